@@ -1,0 +1,58 @@
+// Prints the compiler/linker settings for the addon, one list per call, for binding.gyp.
+// Usage: node config.mjs include|libdir|defines|ldflags
+//
+// Default libtorch is Debian's libtorch-dev (headers in /usr/include, libs in the multiarch dir).
+// LIBTORCH=<prefix> selects another libtorch >= 1.13 laid out as <prefix>/include and
+// <prefix>/lib (e.g. the `torch` folder of a pip install, or an unpacked libtorch zip).
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const what = process.argv[2];
+const prefix = process.env.LIBTORCH;
+const multiarch = "/usr/lib/x86_64-linux-gnu";
+
+function libdir() {
+  return prefix ? join(prefix, "lib") : multiarch;
+}
+
+function includes() {
+  const base = prefix ? join(prefix, "include") : "/usr/include";
+  return [base, join(base, "torch/csrc/api/include")];
+}
+
+// pip wheels before torch 2.6 were built with the pre-C++11 std::string ABI; the addon must match.
+function cxx11Abi() {
+  const c10 = readdirSync(libdir()).find((f) => /^libc10\.so/.test(f));
+  if (!c10) return 1;
+  try {
+    const syms = execFileSync("nm", ["-DC", join(libdir(), c10)], { encoding: "utf8", maxBuffer: 256 << 20 });
+    return syms.includes("std::__cxx11::basic_string") ? 1 : 0;
+  } catch {
+    return 1;
+  }
+}
+
+// Debian's torch links libblas.so.3/libopenblas.so.0 through the alternatives system, which
+// prefers the pthreads OpenBLAS. Its thread pool fights torch's OpenMP pool on few cores (up to
+// 3x slower training), so the addon carries an old-style RPATH (which, unlike RUNPATH, also
+// applies to the dependencies of libtorch) pointing at the OpenMP build when it is installed.
+function rpaths() {
+  const dirs = [];
+  const omp = join(multiarch, "openblas-openmp");
+  if (!prefix && existsSync(join(omp, "libblas.so.3"))) dirs.push(omp);
+  dirs.push(libdir());
+  return dirs;
+}
+
+const out = {
+  include: () => includes(),
+  libdir: () => [libdir()],
+  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`],
+  ldflags: () => ["-Wl,--disable-new-dtags", ...rpaths().map((d) => `-Wl,-rpath,${d}`)],
+}[what];
+if (!out) {
+  console.error(`config.mjs: unknown query '${what}' (use include|libdir|defines|ldflags)`);
+  process.exit(2);
+}
+console.log(out().join(" "));

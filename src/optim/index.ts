@@ -1,0 +1,4 @@
+export { AdamW, type AdamWOptions, type AdamWState, type ParamGroup } from "./adamw.ts";
+export { clipGradNorm, gradNorm } from "./clip.ts";
+export { cosineSchedule, type CosineScheduleOptions } from "./schedule.ts";
+export { parameterGroups, layerDecay, type ParamGroupOptions } from "./param_groups.ts";

@@ -1,0 +1,88 @@
+/** Neural-network functions (PyTorch's torch.nn.functional), each one native op. */
+
+import { ops } from "./native.ts";
+import { Tensor, type GeneratorLike } from "./tensor.ts";
+
+/** x·Wᵀ + b. x: [..., in], weight: [out, in], bias: [out] → [..., out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return new Tensor(ops.linear(x.handle, weight.handle, bias?.handle));
+}
+
+/** beta·bias + alpha·(m1 @ m2). */
+export function addmm(bias: Tensor, m1: Tensor, m2: Tensor, beta = 1, alpha = 1): Tensor {
+  return new Tensor(ops.addmm(bias.handle, m1.handle, m2.handle, beta, alpha));
+}
+
+/** beta·input + alpha·(b1 @ b2) batched. */
+export function baddbmm(input: Tensor, b1: Tensor, b2: Tensor, beta = 1, alpha = 1): Tensor {
+  return new Tensor(ops.baddbmm(input.handle, b1.handle, b2.handle, beta, alpha));
+}
+
+/** 3-D convolution. x: [B, C, T, H, W], weight: [O, C, kt, kh, kw] → [B, O, T', H', W']. */
+export function conv3d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor,
+  stride: [number, number, number] = [1, 1, 1],
+  padding: [number, number, number] = [0, 0, 0],
+): Tensor {
+  return new Tensor(ops.conv3d(x.handle, weight.handle, bias?.handle, stride, padding));
+}
+
+/** LayerNorm over the trailing `normalizedShape` dims (biased variance, eps inside the sqrt). */
+export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  return new Tensor(ops.layerNorm(x.handle, normalizedShape, weight?.handle, bias?.handle, eps));
+}
+
+/** Exact (erf) GELU unless approximate = "tanh". */
+export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
+  return x.gelu(approximate);
+}
+
+/** Inverted dropout: zero with probability p and scale the rest by 1/(1−p); identity when !training. */
+export function dropout(x: Tensor, p: number, training: boolean, generator?: GeneratorLike): Tensor {
+  if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  return new Tensor(ops.dropout(x.handle, p, training, generator?.handle));
+}
+
+/** Resize the last two (bilinear/bicubic/nearest) or three (trilinear) dims of x. */
+export function interpolate(
+  x: Tensor,
+  size: number[],
+  mode: "bilinear" | "bicubic" | "nearest" | "trilinear" = "bilinear",
+  alignCorners = false,
+): Tensor {
+  return new Tensor(ops.interpolate(x.handle, size, mode, alignCorners));
+}
+
+export function softmax(x: Tensor, dim: number): Tensor {
+  return x.softmax(dim);
+}
+
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return x.logSoftmax(dim);
+}
+
+/**
+ * Mean cross-entropy. target: class indices [B] (int64) or probabilities [B, K] (soft targets,
+ * as timm's SoftTargetCrossEntropy); labelSmoothing as torch's cross_entropy.
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, labelSmoothing = 0): Tensor {
+  return new Tensor(ops.crossEntropy(logits.handle, target.handle, labelSmoothing));
+}
+
+export function mseLoss(a: Tensor, b: Tensor, reduction: "mean" | "sum" | "none" = "mean"): Tensor {
+  return new Tensor(ops.mseLoss(a.handle, b.handle, reduction));
+}
+
+/** One fused AdamW update of a float32 parameter in place (see native/src/ops_nn.cc). */
+export function adamwStep(
+  param: Tensor,
+  grad: Tensor,
+  expAvg: Tensor,
+  expAvgSq: Tensor,
+  o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number },
+): void {
+  ops.adamwStep(param.handle, grad.handle, expAvg.handle, expAvgSq.handle, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.step);
+}
+

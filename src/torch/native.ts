@@ -1,0 +1,112 @@
+/**
+ * Loads the libtorch addon (native/build/Release/videomae_native.node) and configures threads.
+ *
+ * Threads: libtorch runs its kernels on an OpenMP pool; Debian's libtorch starts with 1 thread,
+ * so we set the pool to the number of cores (or VIDEOMAE_NUM_THREADS / OMP_NUM_THREADS) at load.
+ * BLAS: the addon is linked with an RPATH that prefers the OpenMP build of OpenBLAS, which then
+ * shares torch's OpenMP pool instead of oversubscribing the cores with its own pthreads
+ * (measured: up to 3x slower fp32 training). `blasInfo()` reports which build was loaded.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Opaque handle of a native tensor (a type-tagged napi External). */
+export type NativeHandle = { readonly __brand: "TensorHandle" };
+/** Opaque handle of a native random generator. */
+export type GeneratorHandle = { readonly __brand: "GeneratorHandle" };
+
+type OpFn = (...args: unknown[]) => any;
+
+export interface NativeAddon {
+  ops: Record<string, OpFn>;
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], dtypeCode: number): NativeHandle;
+  toBuffer(t: NativeHandle): ArrayBuffer;
+  dataView(t: NativeHandle): ArrayBuffer;
+  dispose(t: NativeHandle): void;
+  isDisposed(t: NativeHandle): boolean;
+  /** Bytes this handle reported to V8 as external memory (0 for views). */
+  accountedBytes(t: NativeHandle): number;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setNumInteropThreads(n: number): void;
+  manualSeed(seed: number): void;
+  newGenerator(seed: number): GeneratorHandle;
+  generatorState(g: GeneratorHandle): NativeHandle;
+  setGeneratorState(g: GeneratorHandle, state: NativeHandle): void;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const addonPath = join(root, "native/build/Release/videomae_native.node");
+
+export class NativeAddonMissingError extends Error {
+  constructor(path: string, cause?: unknown) {
+    super(
+      `the libtorch addon is not built (${path}).\n` +
+        `Run \`npm run setup\` (installs libtorch-dev with apt and compiles native/), ` +
+        `or \`npm run build:native\` if libtorch is already installed.` +
+        (cause instanceof Error ? `\nLoader said: ${cause.message}` : ""),
+    );
+    this.name = "NativeAddonMissingError";
+  }
+}
+
+function load(): NativeAddon {
+  if (!existsSync(addonPath)) throw new NativeAddonMissingError(addonPath);
+  try {
+    return createRequire(import.meta.url)(addonPath) as NativeAddon;
+  } catch (e) {
+    throw new NativeAddonMissingError(addonPath, e);
+  }
+}
+
+export const native: NativeAddon = load();
+export const ops = native.ops;
+
+function defaultThreads(): number {
+  for (const v of [process.env.VIDEOMAE_NUM_THREADS, process.env.OMP_NUM_THREADS]) {
+    const n = Number(v);
+    if (v && Number.isInteger(n) && n > 0) return n;
+  }
+  return availableParallelism();
+}
+
+native.setNumThreads(defaultThreads());
+
+/** Sets the number of threads libtorch (and the OpenMP OpenBLAS) use for one op. */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+export interface BlasInfo {
+  /** Shared libraries of the BLAS that this process loaded. */
+  libraries: string[];
+  /** "openmp" shares torch's thread pool (good); "pthreads" oversubscribes; "other" is unknown. */
+  threading: "openmp" | "pthreads" | "other";
+}
+
+/** Which BLAS build the process actually loaded (read from /proc/self/maps). */
+export function blasInfo(): BlasInfo {
+  let maps = "";
+  try {
+    maps = readFileSync("/proc/self/maps", "utf8");
+  } catch {
+    return { libraries: [], threading: "other" };
+  }
+  const libs = [...new Set(maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").filter((p) => /blas/.test(p)))];
+  const threading = libs.some((l) => l.includes("openblas-openmp"))
+    ? "openmp"
+    : libs.some((l) => l.includes("pthread"))
+      ? "pthreads"
+      : "other";
+  return { libraries: libs, threading };
+}
