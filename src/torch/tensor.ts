@@ -140,6 +140,9 @@ export class Tensor implements Disposable {
   floorDivide(other: TensorOrNumber): Tensor {
     return new Tensor(ops.floorDivide(this.handle, h(other)));
   }
+  atan2(other: Tensor): Tensor {
+    return new Tensor(ops.atan2(this.handle, other.handle));
+  }
   neg(): Tensor {
     return this.unary("neg");
   }
@@ -236,6 +239,9 @@ export class Tensor implements Disposable {
   }
   logicalOr(other: Tensor): Tensor {
     return new Tensor(ops.logicalOr(this.handle, other.handle));
+  }
+  logicalXor(other: Tensor): Tensor {
+    return new Tensor(ops.logicalXor(this.handle, other.handle));
   }
   logicalNot(): Tensor {
     return this.unary("logicalNot");
@@ -336,6 +342,10 @@ export class Tensor implements Disposable {
   mm(other: Tensor): Tensor {
     return new Tensor(ops.mm(this.handle, other.handle));
   }
+  /** Outer product of two 1-D tensors: [n] × [m] → [n, m]. */
+  outer(other: Tensor): Tensor {
+    return new Tensor(ops.outer(this.handle, other.handle));
+  }
   bmm(other: Tensor): Tensor {
     return new Tensor(ops.bmm(this.handle, other.handle));
   }
@@ -386,6 +396,10 @@ export class Tensor implements Disposable {
   }
   repeat(repeats: Shape): Tensor {
     return new Tensor(ops.repeat(this.handle, repeats));
+  }
+  /** Circular shift by `shifts` along `dims`. */
+  roll(shifts: number[], dims: number[]): Tensor {
+    return new Tensor(ops.roll(this.handle, shifts, dims));
   }
   flip(dims: number[]): Tensor {
     return new Tensor(ops.flip(this.handle, dims));
