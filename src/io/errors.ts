@@ -1,0 +1,43 @@
+/**
+ * Typed errors for the checkpoint IO layer.
+ *
+ * Every error names the file it is about (`file`) and its message says what went wrong and
+ * what the user can do about it, so a CLI can print `err.message` as is.
+ */
+
+/** Base class of every error raised by `src/io`. */
+export class CheckpointIoError extends Error {
+  /** The file the error is about (as given by the caller). */
+  readonly file: string;
+
+  constructor(file: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.file = file;
+  }
+}
+
+/** The file ends before a structure it declares (cut download, interrupted copy). */
+export class TruncatedFileError extends CheckpointIoError {}
+
+/** The file is not a zip archive, or its zip structures are corrupt or use unsupported features. */
+export class ZipFormatError extends CheckpointIoError {}
+
+/** The pickle stream is malformed or uses an opcode this reader does not implement. */
+export class PickleError extends CheckpointIoError {}
+
+/**
+ * The container is readable but its contents are not a checkpoint we can use: no `data.pkl`,
+ * a storage entry is missing or too small, a tensor has an unsupported dtype, two keys collide
+ * after prefix stripping, and so on.
+ */
+export class CheckpointFormatError extends CheckpointIoError {}
+
+/** A pre-1.6 (non-zip, `_use_new_zipfile_serialization=False`) PyTorch checkpoint. */
+export class LegacyCheckpointError extends CheckpointFormatError {}
+
+/** A safetensors file whose header is not valid JSON or whose offsets/dtypes/shapes disagree. */
+export class SafetensorsFormatError extends CheckpointIoError {}
+
+/** A `.npy` file with a bad magic/header, or a dtype/layout this reader does not support. */
+export class NpyFormatError extends CheckpointIoError {}

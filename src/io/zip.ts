@@ -1,0 +1,364 @@
+/**
+ * Read-only zip archive access with positional reads (PyTorch `.pth` files are zip archives).
+ *
+ * Layout (APPNOTE.TXT): [local header + data]... [central directory] [zip64 EOCD record]
+ * [zip64 EOCD locator] [EOCD record + comment]. We locate the EOCD record by scanning the
+ * file's tail, follow the zip64 locator when present, then read the whole central directory in
+ * one positional read (it is small: one ~100-byte record per entry). Entry data is never
+ * loaded until asked for, and stored entries can be read by byte range, so multi-GB archives
+ * cost only the bytes actually used.
+ *
+ * Supported: stored (method 0) and deflate (method 8) entries; ZIP64 (EOCD record + locator,
+ * zip64 extra fields in central and local headers). Not supported: encryption, multi-disk
+ * archives, other compression methods — these raise `ZipFormatError`.
+ */
+import { inflateRawSync } from "node:zlib";
+import { TruncatedFileError, ZipFormatError } from "./errors.ts";
+import { RandomAccessFile, u16le, u32le, u64le } from "./file.ts";
+import { copyBytes } from "./raw.ts";
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const EOCD_SIZE = 22;
+const ZIP64_LOCATOR_SIZE = 20;
+const ZIP64_EOCD_MIN_SIZE = 56;
+const CENTRAL_HEADER_SIZE = 46;
+const LOCAL_HEADER_SIZE = 30;
+const ZIP64_EXTRA_ID = 0x0001;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+
+export const METHOD_STORED = 0;
+export const METHOD_DEFLATE = 8;
+
+/** One file inside the archive, as described by the central directory. */
+export interface ZipEntry {
+  readonly name: string;
+  /** 0 = stored, 8 = deflate. */
+  readonly method: number;
+  readonly flags: number;
+  /** Uncompressed size in bytes. */
+  readonly size: number;
+  readonly compressedSize: number;
+  readonly crc32: number;
+  readonly localHeaderOffset: number;
+}
+
+interface Eocd {
+  entries: number;
+  cdSize: number;
+  cdOffset: number;
+  /** Where the structures after the central directory begin (zip64 record or EOCD). */
+  cdLimit: number;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+export class ZipArchive {
+  private readonly byName = new Map<string, ZipEntry>();
+  private readonly dataOffsets = new Map<ZipEntry, number>();
+
+  private constructor(
+    private readonly file: RandomAccessFile,
+    readonly entries: readonly ZipEntry[],
+  ) {
+    for (const e of entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** Open `path` and read its central directory. */
+  static async open(path: string): Promise<ZipArchive> {
+    const file = await RandomAccessFile.open(path);
+    try {
+      return await ZipArchive.fromFile(file);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+  }
+
+  /** Read the central directory of an already opened file; the archive takes ownership of it. */
+  static async fromFile(file: RandomAccessFile): Promise<ZipArchive> {
+    const eocd = await findEocd(file);
+    const cd = await file.read(eocd.cdOffset, eocd.cdSize, "zip central directory");
+    const entries = parseCentralDirectory(file.path, cd, eocd.entries, eocd.cdOffset);
+    return new ZipArchive(file, entries);
+  }
+
+  entry(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The whole (decompressed) content of an entry; the CRC-32 is checked unless disabled. */
+  async read(entry: ZipEntry, opts: { verifyCrc?: boolean } = {}): Promise<Uint8Array> {
+    const start = await this.dataOffset(entry);
+    const raw = await this.file.read(start, entry.compressedSize, `data of zip entry "${entry.name}"`);
+    const data = entry.method === METHOD_STORED ? raw : this.inflate(entry, raw);
+    if (opts.verifyCrc ?? true) {
+      const crc = crc32(data);
+      if (crc !== entry.crc32) {
+        throw new ZipFormatError(
+          this.path,
+          `${this.path}: zip entry "${entry.name}" is corrupt (CRC-32 ${hex32(crc)} != recorded ${hex32(entry.crc32)}). ` +
+            `Re-download or re-save the file.`,
+        );
+      }
+    }
+    return data;
+  }
+
+  /**
+   * `length` bytes of an entry's decompressed content starting at `start`. Stored entries are
+   * read positionally (only those bytes); a deflated entry has to be inflated in full first.
+   */
+  async readRange(entry: ZipEntry, start: number, length: number): Promise<Uint8Array> {
+    if (start < 0 || length < 0 || start + length > entry.size) {
+      throw new RangeError(
+        `${this.path}: byte range ${start}..${start + length} is outside zip entry "${entry.name}" (${entry.size} bytes)`,
+      );
+    }
+    if (entry.method === METHOD_STORED) {
+      const base = await this.dataOffset(entry);
+      return this.file.read(base + start, length, `data of zip entry "${entry.name}"`);
+    }
+    const all = await this.read(entry, { verifyCrc: false });
+    return copyBytes(all, start, start + length);
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  /** Offset of an entry's data: after its local header, whose extra field may differ from the central one. */
+  private async dataOffset(entry: ZipEntry): Promise<number> {
+    const cached = this.dataOffsets.get(entry);
+    if (cached !== undefined) return cached;
+    if (entry.flags & 0x1) {
+      throw new ZipFormatError(this.path, `${this.path}: zip entry "${entry.name}" is encrypted; encrypted archives are not supported.`);
+    }
+    if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
+      throw new ZipFormatError(
+        this.path,
+        `${this.path}: zip entry "${entry.name}" uses compression method ${entry.method}; only stored (0) and deflate (8) ` +
+          `are supported. Re-pack the archive without compression (e.g. re-save it with torch.save).`,
+      );
+    }
+    const what = `local header of zip entry "${entry.name}"`;
+    const head = await this.file.read(entry.localHeaderOffset, LOCAL_HEADER_SIZE, what);
+    if (u32le(head, 0) !== SIG_LOCAL) {
+      throw this.corrupt(`the local header of entry "${entry.name}" at offset ${entry.localHeaderOffset} has a bad signature`);
+    }
+    const nameLen = u16le(head, 26);
+    const extraLen = u16le(head, 28);
+    const rest = await this.file.read(entry.localHeaderOffset + LOCAL_HEADER_SIZE, nameLen + extraLen, what);
+    const localName = utf8.decode(rest.subarray(0, nameLen));
+    if (localName !== entry.name) {
+      throw this.corrupt(`the local header at offset ${entry.localHeaderOffset} names "${localName}" but the central directory says "${entry.name}"`);
+    }
+    this.checkLocalSizes(entry, head, rest.subarray(nameLen));
+    const offset = entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
+    if (offset + entry.compressedSize > this.file.size) {
+      throw new TruncatedFileError(
+        this.path,
+        `${this.path}: file is truncated: zip entry "${entry.name}" needs bytes up to ${offset + entry.compressedSize} ` +
+          `but the file is only ${this.file.size} bytes long. Re-download or re-save the file.`,
+      );
+    }
+    this.dataOffsets.set(entry, offset);
+    return offset;
+  }
+
+  /**
+   * Cross-check the local header's sizes against the central directory, reading them from the
+   * zip64 extra field when the 32-bit fields are saturated. Entries written with a trailing
+   * data descriptor (flag bit 3) may leave the local sizes zero, so they are skipped.
+   */
+  private checkLocalSizes(entry: ZipEntry, head: Uint8Array, extra: Uint8Array): void {
+    if (entry.flags & 0x8) return;
+    let compressed = u32le(head, 18);
+    let size = u32le(head, 22);
+    if (compressed === U32_MAX || size === U32_MAX) {
+      const z64 = findExtra(extra, ZIP64_EXTRA_ID);
+      // APPNOTE 4.5.3: a local zip64 field holds both sizes, uncompressed first.
+      if (!z64 || z64.length < 16) throw this.corrupt(`entry "${entry.name}" has saturated local sizes but no zip64 extra field`);
+      size = this.u64(z64, 0, entry.name);
+      compressed = this.u64(z64, 8, entry.name);
+    }
+    if (compressed !== entry.compressedSize || size !== entry.size || u16le(head, 8) !== entry.method) {
+      throw this.corrupt(`the local header of entry "${entry.name}" disagrees with the central directory`);
+    }
+  }
+
+  private inflate(entry: ZipEntry, raw: Uint8Array): Uint8Array {
+    let out: Buffer;
+    try {
+      out = inflateRawSync(raw);
+    } catch (err) {
+      throw this.corrupt(`deflate data of entry "${entry.name}" is invalid (${(err as Error).message})`);
+    }
+    if (out.length !== entry.size) {
+      throw this.corrupt(`entry "${entry.name}" inflates to ${out.length} bytes, expected ${entry.size}`);
+    }
+    // Copy into a fresh ArrayBuffer so typed-array views over the result are always aligned.
+    return copyBytes(out);
+  }
+
+  private u64(b: Uint8Array, at: number, name: string): number {
+    const v = u64le(b, at);
+    if (v === undefined) throw this.corrupt(`a zip64 field of entry "${name}" exceeds 2^53 bytes`);
+    return v;
+  }
+
+  private corrupt(detail: string): ZipFormatError {
+    return new ZipFormatError(this.path, `${this.path}: corrupt zip archive: ${detail}. Re-download or re-save the file.`);
+  }
+}
+
+/** Locate and decode the end-of-central-directory record, following the zip64 locator. */
+async function findEocd(file: RandomAccessFile): Promise<Eocd> {
+  const path = file.path;
+  const tailLen = Math.min(file.size, EOCD_SIZE + U16_MAX + ZIP64_LOCATOR_SIZE);
+  const tailStart = file.size - tailLen;
+  const tail = await file.read(tailStart, tailLen, "zip end-of-central-directory record");
+  // Scan backwards; a candidate counts only if its comment ends exactly at end of file, which
+  // rules out stray signature bytes inside entry data.
+  for (let i = tailLen - EOCD_SIZE; i >= 0; i--) {
+    if (u32le(tail, i) !== SIG_EOCD) continue;
+    if (i + EOCD_SIZE + u16le(tail, i + 20) !== tailLen) continue;
+    const eocdPos = tailStart + i;
+    if (u16le(tail, i + 4) !== 0 || u16le(tail, i + 6) !== 0) {
+      throw new ZipFormatError(path, `${path}: multi-disk (spanned) zip archives are not supported. Re-pack it as a single file.`);
+    }
+    let entries = u16le(tail, i + 10);
+    let cdSize = u32le(tail, i + 12);
+    let cdOffset = u32le(tail, i + 16);
+    let cdLimit = eocdPos;
+    const locPos = i - ZIP64_LOCATOR_SIZE;
+    if (locPos >= 0 && u32le(tail, locPos) === SIG_ZIP64_LOCATOR) {
+      const recPos = u64le(tail, locPos + 8);
+      if (recPos === undefined || recPos + ZIP64_EOCD_MIN_SIZE > eocdPos - ZIP64_LOCATOR_SIZE) {
+        throw new ZipFormatError(path, `${path}: corrupt zip archive: bad zip64 end-of-central-directory locator. Re-download or re-save the file.`);
+      }
+      const rec = await file.read(recPos, ZIP64_EOCD_MIN_SIZE, "zip64 end-of-central-directory record");
+      if (u32le(rec, 0) !== SIG_ZIP64_EOCD) {
+        throw new ZipFormatError(path, `${path}: corrupt zip archive: zip64 end-of-central-directory record not found where the locator points. Re-download or re-save the file.`);
+      }
+      const e64 = u64le(rec, 32);
+      const size64 = u64le(rec, 40);
+      const off64 = u64le(rec, 48);
+      if (e64 === undefined || size64 === undefined || off64 === undefined) {
+        throw new ZipFormatError(path, `${path}: corrupt zip archive: zip64 sizes exceed 2^53. Re-download or re-save the file.`);
+      }
+      entries = e64;
+      cdSize = size64;
+      cdOffset = off64;
+      cdLimit = recPos;
+    } else if (entries === U16_MAX || cdSize === U32_MAX || cdOffset === U32_MAX) {
+      throw new ZipFormatError(path, `${path}: corrupt zip archive: saturated end-of-central-directory fields without a zip64 locator. Re-download or re-save the file.`);
+    }
+    if (cdOffset + cdSize > cdLimit) {
+      throw new ZipFormatError(path, `${path}: corrupt zip archive: central directory (${cdOffset}+${cdSize}) overlaps the end records. Re-download or re-save the file.`);
+    }
+    return { entries, cdSize, cdOffset, cdLimit };
+  }
+  const head = await file.read(0, Math.min(4, file.size), "file header");
+  if (head.length === 4 && u32le(head, 0) === SIG_LOCAL) {
+    throw new TruncatedFileError(
+      path,
+      `${path}: file is truncated or corrupt: it starts like a zip archive but has no end-of-central-directory record. ` +
+        `Re-download or re-save the file.`,
+    );
+  }
+  throw new ZipFormatError(path, `${path}: not a zip archive (no end-of-central-directory record found).`);
+}
+
+function parseCentralDirectory(path: string, cd: Uint8Array, count: number, cdOffset: number): ZipEntry[] {
+  const corrupt = (detail: string) =>
+    new ZipFormatError(path, `${path}: corrupt zip central directory: ${detail}. Re-download or re-save the file.`);
+  const entries: ZipEntry[] = [];
+  let p = 0;
+  for (let n = 0; n < count; n++) {
+    if (p + CENTRAL_HEADER_SIZE > cd.length) throw corrupt(`record ${n} of ${count} runs past its end`);
+    if (u32le(cd, p) !== SIG_CENTRAL) throw corrupt(`bad signature at offset ${cdOffset + p}`);
+    const flags = u16le(cd, p + 8);
+    const method = u16le(cd, p + 10);
+    const crc = u32le(cd, p + 16);
+    let compressedSize = u32le(cd, p + 20);
+    let size = u32le(cd, p + 24);
+    const nameLen = u16le(cd, p + 28);
+    const extraLen = u16le(cd, p + 30);
+    const commentLen = u16le(cd, p + 32);
+    const disk = u16le(cd, p + 34);
+    let localHeaderOffset = u32le(cd, p + 42);
+    const end = p + CENTRAL_HEADER_SIZE + nameLen + extraLen + commentLen;
+    if (end > cd.length) throw corrupt(`record ${n} of ${count} runs past its end`);
+    const name = utf8.decode(cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLen));
+    const extra = cd.subarray(p + CENTRAL_HEADER_SIZE + nameLen, p + CENTRAL_HEADER_SIZE + nameLen + extraLen);
+    if (size === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX || disk === U16_MAX) {
+      // APPNOTE 4.5.3: the zip64 field holds, in this order, only the values saturated above.
+      const z64 = findExtra(extra, ZIP64_EXTRA_ID);
+      if (!z64) throw corrupt(`entry "${name}" has saturated sizes but no zip64 extra field`);
+      let q = 0;
+      const next = (): number => {
+        const v = q + 8 <= z64.length ? u64le(z64, q) : undefined;
+        if (v === undefined) throw corrupt(`zip64 extra field of entry "${name}" is too short or out of range`);
+        q += 8;
+        return v;
+      };
+      if (size === U32_MAX) size = next();
+      if (compressedSize === U32_MAX) compressedSize = next();
+      if (localHeaderOffset === U32_MAX) localHeaderOffset = next();
+    }
+    if (disk !== 0 && disk !== U16_MAX) {
+      throw new ZipFormatError(path, `${path}: multi-disk (spanned) zip archives are not supported. Re-pack it as a single file.`);
+    }
+    if (method === METHOD_STORED && size !== compressedSize) {
+      throw corrupt(`stored entry "${name}" has size ${size} but compressed size ${compressedSize}`);
+    }
+    entries.push({ name, method, flags, size, compressedSize, crc32: crc, localHeaderOffset });
+    p = end;
+  }
+  return entries;
+}
+
+/** The data of the first extra-field block with the given header id. */
+function findExtra(extra: Uint8Array, id: number): Uint8Array | undefined {
+  let p = 0;
+  while (p + 4 <= extra.length) {
+    const tag = u16le(extra, p);
+    const len = u16le(extra, p + 2);
+    if (p + 4 + len > extra.length) return undefined;
+    if (tag === id) return extra.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+  }
+  return undefined;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (IEEE 802.3, the zip polynomial). */
+export function crc32(data: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const t = crcTable;
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function hex32(v: number): string {
+  return "0x" + v.toString(16).padStart(8, "0");
+}
+
