@@ -1,0 +1,8 @@
+/** Video decoding (ffmpeg/ffprobe programs) behind the VideoReader interface. */
+export type { Clip, ResizeSpec, VideoInfo, VideoReader, WindowClip, WindowOptions } from "./reader.ts";
+export { frameView, resolveOutputSize } from "./reader.ts";
+export { FfmpegReader, type FfmpegReaderOptions } from "./ffmpeg-reader.ts";
+export { FrameFolderReader, parseFrameTemplate, type FrameFolderReaderOptions, type FrameTemplate } from "./frame-folder.ts";
+export { ensureFfmpeg, type FfmpegCaps, type FfmpegPaths } from "./ffmpeg.ts";
+export { parseProbe, probeVideo, type FfmpegVideoInfo } from "./probe.ts";
+export { FfmpegNotFoundError, FrameIndexError, VideoDecodeError, VideoError, VideoFileNotFoundError } from "./errors.ts";
