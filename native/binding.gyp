@@ -1,22 +1,38 @@
 {
+  "target_defaults": {
+    "include_dirs": [
+      "<!(node -p \"require('node-addon-api').include_dir\")",
+      "<!@(node config.mjs include)"
+    ],
+    "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "<!@(node config.mjs defines)"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
+  },
   "targets": [
     {
+      "target_name": "attention_avx512",
+      "type": "static_library",
+      "sources": ["src/attention_avx512.cc"],
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
+    },
+    {
+      "target_name": "attention_avx2",
+      "type": "static_library",
+      "sources": ["src/attention_avx2.cc"],
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-mavx2", "-mfma"]
+    },
+    {
       "target_name": "videomae_native",
+      "dependencies": ["attention_avx512", "attention_avx2"],
       "sources": [
         "src/addon.cc",
         "src/args.cc",
         "src/ops_tensor.cc",
         "src/ops_math.cc",
-        "src/ops_nn.cc"
+        "src/ops_nn.cc",
+        "src/attention.cc"
       ],
-      "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node config.mjs include)"
-      ],
-      "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "<!@(node config.mjs defines)"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "<!@(node config.mjs ldflags)"]
+      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "<!@(node config.mjs ldflags)"]
     }
   ]
 }

@@ -86,3 +86,32 @@ export function adamwStep(
   ops.adamwStep(param.handle, grad.handle, expAvg.handle, expAvgSq.handle, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.step);
 }
 
+
+/**
+ * Multi-head self-attention on a packed projection, fused in the addon (no N×N score matrix in
+ * memory; tiled online softmax; backward by recomputation — native/src/attention_kernel.inc).
+ *   qkv: [B, N, 3·H·d] laid out as the official `qkv` Linear output (q | k | v, each head-major)
+ *   → softmax(scale·Q·Kᵀ)·V with heads concatenated: [B, N, H·d]. scale defaults to d^-½.
+ * float32 compute; bfloat16/float16 inputs are converted on entry and the result converted back.
+ */
+export function packedAttention(qkv: Tensor, heads: number, scale?: number): Tensor {
+  const d = qkv.size(-1) / (3 * heads);
+  return new Tensor(ops.packedAttention(qkv.handle, heads, scale ?? d ** -0.5));
+}
+
+/** The same attention as packedAttention written with plain ops (materialises the scores). */
+export function packedAttentionReference(qkv: Tensor, heads: number, scale?: number): Tensor {
+  const [B, N, threeD] = qkv.shape as [number, number, number];
+  const d = threeD / (3 * heads);
+  const parts = qkv.reshape([B, N, 3, heads, d]).permute([2, 0, 3, 1, 4]); // [3, B, H, N, d]
+  const q = parts.select(0, 0).mul(scale ?? d ** -0.5);
+  const k = parts.select(0, 1);
+  const v = parts.select(0, 2);
+  const attn = q.matmul(k.transpose(-2, -1)).softmax(-1); // [B, H, N, N]
+  return attn.matmul(v).transpose(1, 2).reshape([B, N, heads * d]);
+}
+
+/** Which instruction set and GEMM the fused attention kernels use on this machine. */
+export function attentionKernelInfo(): { isa: string; gemm: string } {
+  return ops.attentionKernelInfo();
+}

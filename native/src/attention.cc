@@ -1,0 +1,138 @@
+// The fused attention op: `packedAttention(qkv [B, N, 3·H·d], heads, scale) → out [B, N, H·d]`,
+// a custom autograd function whose forward and backward run the tiled kernels of
+// attention_kernel.inc (no N×N matrix in memory). float32 compute; bfloat16/float16 inputs are
+// converted to float32 on entry and the output and gradient back to the input dtype.
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "args.h"
+#include "attention_kernels.h"
+
+namespace vm {
+namespace {
+
+using attn::Dims;
+using attn::GemmFn;
+
+// ---------------------------------------------------------------- GEMM on tiles
+// Fortran BLAS sgemm_ (column-major), found in the BLAS libtorch already loaded.
+using SgemmFortran = void (*)(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
+                              const int*, const float*, const int*, const float*, float*, const int*);
+SgemmFortran sgemmPtr = nullptr;
+
+void gemmBlas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the operands.
+  const char transB = tb ? 'T' : 'N', transA = ta ? 'T' : 'N';
+  const int m = static_cast<int>(N), n = static_cast<int>(M), k = static_cast<int>(K);
+  const int ldb_ = static_cast<int>(ldb), lda_ = static_cast<int>(lda), ldc_ = static_cast<int>(ldc);
+  sgemmPtr(&transB, &transA, &m, &n, &k, &alpha, B, &ldb_, A, &lda_, &beta, C, &ldc_);
+}
+
+// Portable fallback (any libtorch, e.g. one with MKL linked in statically): ATen's addmm on
+// views of the tiles. Slower per call, same results.
+void gemmAten(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  c10::InferenceMode guard;
+  auto opts = at::TensorOptions().dtype(at::kFloat);
+  at::Tensor a = ta ? at::from_blob(const_cast<float*>(A), {M, K}, {1, lda}, opts)
+                    : at::from_blob(const_cast<float*>(A), {M, K}, {lda, 1}, opts);
+  at::Tensor b = tb ? at::from_blob(const_cast<float*>(B), {K, N}, {1, ldb}, opts)
+                    : at::from_blob(const_cast<float*>(B), {K, N}, {ldb, 1}, opts);
+  at::Tensor c = at::from_blob(C, {M, N}, {ldc, 1}, opts);
+  if (beta == 0.0f) c.zero_();
+  at::addmm_out(c, c, a, b, beta == 0.0f ? 1.0f : beta, alpha);
+}
+
+GemmFn chooseGemm() {
+  for (const char* lib : {"libblas.so.3", "libopenblas.so.0", "libmkl_rt.so"}) {
+    if (void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
+      if (auto f = reinterpret_cast<SgemmFortran>(dlsym(h, "sgemm_"))) {
+        sgemmPtr = f;
+        return gemmBlas;
+      }
+    }
+  }
+  return gemmAten;
+}
+
+struct Kernels {
+  GemmFn gemm;
+  decltype(&attn::avx2::forward) forward;
+  decltype(&attn::avx2::backward) backward;
+  const char* isa;
+};
+
+const Kernels& kernels() {
+  static const Kernels k = [] {
+    __builtin_cpu_init();
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    if (!avx512 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+      throw std::runtime_error("packedAttention needs a CPU with AVX2+FMA or AVX-512");
+    }
+    GemmFn g = chooseGemm();
+    return avx512 ? Kernels{g, attn::avx512::forward, attn::avx512::backward, "avx512"}
+                  : Kernels{g, attn::avx2::forward, attn::avx2::backward, "avx2"};
+  }();
+  return k;
+}
+
+Dims dimsOf(const at::Tensor& qkv, int64_t heads) {
+  TORCH_CHECK(qkv.dim() == 3, "packedAttention: qkv must be [B, N, 3·D], got ", shapeString(qkv));
+  TORCH_CHECK(heads > 0 && qkv.size(2) % (3 * heads) == 0, "packedAttention: last dim ", qkv.size(2),
+              " is not 3 × heads (", heads, ") × head_dim");
+  return Dims{qkv.size(0), qkv.size(1), heads, qkv.size(2) / (3 * heads)};
+}
+
+class PackedAttention : public torch::autograd::Function<PackedAttention> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qkvIn, int64_t heads, double scale) {
+    const Dims s = dimsOf(qkvIn, heads);
+    at::Tensor qkv = qkvIn.to(at::kFloat).contiguous();
+    at::Tensor out = at::empty({s.B, s.N, s.D()}, qkv.options());
+    at::Tensor lse = at::empty({s.B, s.H, s.N}, qkv.options());
+    const auto& k = kernels();
+    k.forward(s, k.gemm, static_cast<float>(scale), qkv.data_ptr<float>(), out.data_ptr<float>(), lse.data_ptr<float>());
+    ctx->save_for_backward({qkv, out, lse});
+    ctx->saved_data["heads"] = heads;
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["dtype"] = static_cast<int64_t>(qkvIn.scalar_type());
+    return out.to(qkvIn.scalar_type());
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& qkv = saved[0];
+    const at::Tensor& out = saved[1];
+    const at::Tensor& lse = saved[2];
+    const int64_t heads = ctx->saved_data["heads"].toInt();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const auto dtype = static_cast<at::ScalarType>(ctx->saved_data["dtype"].toInt());
+    const Dims s = dimsOf(qkv, heads);
+    at::Tensor dout = grads[0].to(at::kFloat).contiguous();
+    at::Tensor dqkv = at::zeros_like(qkv);
+    const auto& k = kernels();
+    k.backward(s, k.gemm, static_cast<float>(scale), qkv.data_ptr<float>(), out.data_ptr<float>(), dout.data_ptr<float>(),
+               lse.data_ptr<float>(), dqkv.data_ptr<float>());
+    return {dqkv.to(dtype), at::Tensor(), at::Tensor()};
+  }
+};
+
+OpRegistrar attentionOps({
+    // packedAttention(qkv [B, N, 3·H·d], heads, scale) -> [B, N, H·d]
+    {"packedAttention", [](const Args& a) {
+       return a.ret(PackedAttention::apply(a.t(0), a.i(1), a.d(2)));
+     }},
+    {"attentionKernelInfo", [](const Args& a) -> Napi::Value {
+       const auto& k = kernels();
+       auto o = Napi::Object::New(a.env);
+       o.Set("isa", k.isa);
+       o.Set("gemm", k.gemm == gemmBlas ? "blas sgemm" : "aten addmm");
+       return o;
+     }},
+});
+
+}  // namespace
+}  // namespace vm

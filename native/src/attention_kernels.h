@@ -1,0 +1,27 @@
+// The fused attention kernels, compiled once per instruction set (attention_avx512.cc,
+// attention_avx2.cc); see attention_kernel.inc for the algorithm and layouts.
+#pragma once
+#include <cstdint>
+
+namespace vm {
+namespace attn {
+
+using GemmFn = void (*)(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                        int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+struct Dims {
+  int64_t B, N, H, d;
+  int64_t D() const { return H * d; }
+};
+
+#define VM_ATTN_DECLARE(isa)                                                                                    \
+  namespace isa {                                                                                              \
+  void forward(const Dims& s, GemmFn gemm, float scale, const float* qkv, float* out, float* lse);            \
+  void backward(const Dims& s, GemmFn gemm, float scale, const float* qkv, const float* out, const float* dout, \
+                const float* lse, float* dqkv);                                                                \
+  }
+VM_ATTN_DECLARE(avx512)
+VM_ATTN_DECLARE(avx2)
+#undef VM_ATTN_DECLARE
+
+}  // namespace attn
+}  // namespace vm
