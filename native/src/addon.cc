@@ -2,6 +2,7 @@
 // the functions that are not tensor ops (threads, seeds, grad mode, buffers, disposal).
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
@@ -187,6 +188,32 @@ Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), prev);
 }
 
+// autocastEnter(dtypeCode) / autocastExit(prevEnabled, prevDtypeCode): CPU autocast as
+// torch.autocast("cpu", dtype) does it — matmul/linear/conv run in the low-precision dtype,
+// reductions/norms/softmax stay float32, casts of the same weight are cached within the region.
+Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
+  Args a(info);
+  return guarded(info, "autocastEnter", [&]() {
+    auto prev = Napi::Object::New(info.Env());
+    prev.Set("enabled", at::autocast::is_cpu_enabled());
+    prev.Set("dtype", codeFromDtype(at::autocast::get_autocast_cpu_dtype()));
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(a.dtype(0));
+    at::autocast::increment_nesting();
+    return prev;
+  });
+}
+
+Napi::Value autocastExit(const Napi::CallbackInfo& info) {
+  Args a(info);
+  return guarded(info, "autocastExit", [&]() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(a.b(0));
+    at::autocast::set_autocast_cpu_dtype(a.dtype(1));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
@@ -224,6 +251,8 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("generatorState", Napi::Function::New(env, generatorState, "generatorState"));
   exports.Set("setGeneratorState", Napi::Function::New(env, setGeneratorState, "setGeneratorState"));
   exports.Set("setGradEnabled", Napi::Function::New(env, setGradEnabled, "setGradEnabled"));
+  exports.Set("autocastEnter", Napi::Function::New(env, autocastEnter, "autocastEnter"));
+  exports.Set("autocastExit", Napi::Function::New(env, autocastExit, "autocastExit"));
   exports.Set("isGradEnabled", Napi::Function::New(env, isGradEnabled, "isGradEnabled"));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo, "buildInfo"));
   return exports;

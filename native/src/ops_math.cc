@@ -9,21 +9,35 @@ using Unary = at::Tensor (*)(const at::Tensor&);
 // Binary ops take (tensor, tensor|number); numbers are wrapped as 0-d tensors, which PyTorch's
 // type promotion treats like Python scalars (they do not upcast the tensor's dtype).
 #define BINARY(name, fn) {name, [](const Args& a) { return a.ret(fn(a.t(0), a.tensorOrScalar(1))); }}
+// Same, for ops with a (Tensor, Scalar) overload: numbers skip the 0-d tensor allocation.
+#define BINARY_S(name, fn)                                                           \
+  {                                                                                  \
+    name, [](const Args& a) {                                                        \
+      if (a.isTensor(1)) return a.ret(fn(a.t(0), a.t(1)));                           \
+      return a.ret(fn(a.t(0), a.scalar(1)));                                         \
+    }                                                                                \
+  }
 #define UNARY(name, fn) {name, [](const Args& a) { return a.ret(fn(a.t(0))); }}
 
 OpRegistrar elementwise({
     // add(a, b, alpha?) = a + alpha * b
-    {"add", [](const Args& a) { return a.ret(at::add(a.t(0), a.tensorOrScalar(1), a.has(2) ? a.scalar(2) : at::Scalar(1))); }},
-    {"sub", [](const Args& a) { return a.ret(at::sub(a.t(0), a.tensorOrScalar(1), a.has(2) ? a.scalar(2) : at::Scalar(1))); }},
+    {"add", [](const Args& a) {
+       const at::Scalar alpha = a.has(2) ? a.scalar(2) : at::Scalar(1);
+       return a.ret(a.isTensor(1) ? at::add(a.t(0), a.t(1), alpha) : at::add(a.t(0), a.scalar(1), alpha));
+     }},
+    {"sub", [](const Args& a) {
+       const at::Scalar alpha = a.has(2) ? a.scalar(2) : at::Scalar(1);
+       return a.ret(a.isTensor(1) ? at::sub(a.t(0), a.t(1), alpha) : at::sub(a.t(0), a.scalar(1), alpha));
+     }},
     // rsub(a, b) = b - a, for `number - tensor`
     {"rsub", [](const Args& a) { return a.ret(at::sub(a.tensorOrScalar(1), a.t(0))); }},
-    BINARY("mul", at::mul),
-    BINARY("div", at::div),
+    BINARY_S("mul", at::mul),
+    BINARY_S("div", at::div),
     {"rdiv", [](const Args& a) { return a.ret(at::div(a.tensorOrScalar(1), a.t(0))); }},
-    BINARY("pow", at::pow),
+    BINARY_S("pow", at::pow),
     BINARY("maximum", at::maximum),
     BINARY("minimum", at::minimum),
-    BINARY("remainder", at::remainder),
+    BINARY_S("remainder", at::remainder),
     {"floorDivide", [](const Args& a) { return a.ret(at::div(a.t(0), a.tensorOrScalar(1), "floor")); }},
     BINARY("atan2", at::atan2),
     UNARY("neg", at::neg),
@@ -59,12 +73,12 @@ OpRegistrar elementwise({
 });
 
 OpRegistrar comparisons({
-    BINARY("eq", at::eq),
-    BINARY("ne", at::ne),
-    BINARY("lt", at::lt),
-    BINARY("le", at::le),
-    BINARY("gt", at::gt),
-    BINARY("ge", at::ge),
+    BINARY_S("eq", at::eq),
+    BINARY_S("ne", at::ne),
+    BINARY_S("lt", at::lt),
+    BINARY_S("le", at::le),
+    BINARY_S("gt", at::gt),
+    BINARY_S("ge", at::ge),
     BINARY("logicalAnd", at::logical_and),
     BINARY("logicalOr", at::logical_or),
     BINARY("logicalXor", at::logical_xor),
@@ -155,6 +169,7 @@ OpRegistrar linalg({
 });
 
 #undef BINARY
+#undef BINARY_S
 #undef UNARY
 
 }  // namespace

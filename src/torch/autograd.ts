@@ -1,4 +1,5 @@
 /** Gradient mode, as torch.no_grad() / torch.enable_grad(). */
+import { DTYPE_CODE } from "./dtype.ts";
 import { native } from "./native.ts";
 
 /** Runs `fn` with gradient recording off (inference, optimizer updates). */
@@ -23,4 +24,19 @@ export function enableGrad<T>(fn: () => T): T {
 
 export function isGradEnabled(): boolean {
   return native.isGradEnabled();
+}
+
+/**
+ * Runs `fn` under CPU autocast (torch.autocast("cpu", dtype)): matmul, linear and convolution
+ * compute in `dtype` (bfloat16 by default) from float32 weights, while LayerNorm, softmax,
+ * reductions and losses stay float32. Parameters stay float32 (master weights); gradients
+ * flowing back to them are float32.
+ */
+export function autocast<T>(fn: () => T, dtype: "bfloat16" | "float16" = "bfloat16"): T {
+  const prev = native.autocastEnter(DTYPE_CODE[dtype]);
+  try {
+    return fn();
+  } finally {
+    native.autocastExit(prev.enabled, prev.dtype);
+  }
 }

@@ -3,7 +3,7 @@ export { Tensor, type Shape, type GeneratorLike } from "./tensor.ts";
 export * from "./creation.ts";
 export * as F from "./functional.ts";
 export { tidy, keep, dispose, scopeDepth } from "./scope.ts";
-export { noGrad, enableGrad, isGradEnabled } from "./autograd.ts";
+export { noGrad, enableGrad, isGradEnabled, autocast } from "./autograd.ts";
 export { Generator, manualSeed } from "./random.ts";
 export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError, type BlasInfo } from "./native.ts";
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";

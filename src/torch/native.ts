@@ -38,6 +38,8 @@ export interface NativeAddon {
   setGeneratorState(g: GeneratorHandle, state: NativeHandle): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
+  autocastEnter(dtypeCode: number): { enabled: boolean; dtype: number };
+  autocastExit(prevEnabled: boolean, prevDtypeCode: number): void;
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
 }
 

@@ -1,8 +1,8 @@
 /** Backward of every differentiable op against central finite differences (float64). */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cat, F, noGrad, enableGrad, isGradEnabled, stack, tensor, where } from "../../src/torch/index.ts";
-import { gradcheck, ramp } from "../helpers.ts";
+import { autocast as autocastFn, cat, F, noGrad, enableGrad, isGradEnabled, stack, tensor, where } from "../../src/torch/index.ts";
+import { assertClose, gradcheck, ramp } from "../helpers.ts";
 
 const long = (v: number[]) => tensor(v, { dtype: "int64" });
 
@@ -60,4 +60,27 @@ describe("gradients match finite differences", () => {
   for (const [name, f, inputs] of cases) {
     test(name, () => gradcheck(f, inputs()));
   }
+});
+
+describe("autocast (bf16 compute, fp32 master weights)", () => {
+  test("linear/matmul run in bfloat16, losses in float32, grads of master weights in float32", () => {
+    const w = ramp([8, 16], 0.2).requiresGrad_();
+    const x = ramp([4, 16], 1, 1);
+    const autocast = autocastFn;
+    const y = autocast(() => F.linear(x, w));
+    assert.equal(y.dtype, "bfloat16");
+    // As torch.autocast("cpu") in PyTorch 1.13: layer_norm and softmax are not on the fp32 list
+    // on CPU; they take bf16 and accumulate their statistics in float32 inside the kernel.
+    const n = autocast(() => F.layerNorm(y, [8]));
+    assertClose(n.toFloat32Array(), F.layerNorm(y.float(), [8]).toArray(), 3e-2, 3e-2, "bf16 layer norm");
+    assert.equal(autocast(() => F.mseLoss(y, x.narrow(1, 0, 8))).dtype, "float32");
+    n.sum().backward();
+    assert.equal(w.grad!.dtype, "float32");
+    // outside the region everything is float32 again
+    assert.equal(F.linear(x, w).dtype, "float32");
+    // bf16 result within bf16 precision of the fp32 result
+    const ref = F.linear(x, w.detach()).toArray();
+    const got = y.toArray();
+    got.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) <= 2e-2 * Math.max(1, Math.abs(ref[i]!)), `${v} vs ${ref[i]}`));
+  });
 });
