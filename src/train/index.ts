@@ -4,3 +4,4 @@ export { curvesSvg, niceTicks, type Chart, type Series } from "./plot.ts";
 export { StopRequest } from "./signals.ts";
 export { resolveConfig, normalizeKey, ConfigError, type Config, type ConfigValue } from "./config.ts";
 export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, CheckpointError, CHECKPOINT_FORMAT, type CheckpointContents } from "./checkpoint.ts";
+export { trainLoop, NonFiniteLossError, type StepOutput, type TrainLoopOptions, type TrainLoopResult } from "./loop.ts";

@@ -1,0 +1,216 @@
+/**
+ * The training loop shared by pretraining and fine-tuning: per-iteration lr/wd schedule,
+ * gradient accumulation, clipping, optional bf16 autocast, a NaN/inf guard, progress, JSONL
+ * metrics, periodic and final atomic checkpoints, exact resume, and a graceful stop on
+ * SIGINT/SIGTERM. What a step computes is the caller's `lossOf(batch)`.
+ *
+ * Resume is exact because everything random is a function of (seed, epoch, iteration): the
+ * batch source re-creates an epoch from its seed and skips `startIter` batches, and the
+ * libtorch generator used by dropout/drop path is saved in the checkpoint.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Module } from "../nn/module.ts";
+import type { AdamW } from "../optim/adamw.ts";
+import { clipGradNorm, gradNorm } from "../optim/clip.ts";
+import { autocast } from "../torch/autograd.ts";
+import type { Generator } from "../torch/random.ts";
+import { tidy } from "../torch/scope.ts";
+import type { Tensor } from "../torch/tensor.ts";
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { MetricsLog } from "./metrics.ts";
+import { curvesSvg, type Chart } from "./plot.ts";
+import { Progress } from "./progress.ts";
+import { StopRequest } from "./signals.ts";
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly value: number,
+    lastCheckpoint: string | null,
+  ) {
+    super(
+      `loss is ${value} at step ${step}: training stopped. ` +
+        (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint} (untouched). ` : "No checkpoint was written yet. ") +
+        `Try a lower --lr, gradient clipping (--clip-grad), or --precision fp32.`,
+    );
+    this.name = "NonFiniteLossError";
+  }
+}
+
+export interface StepOutput {
+  /** Scalar loss to back-propagate (already averaged over the micro-batch). */
+  loss: Tensor;
+  /** Items in the micro-batch (clips/views), for throughput. */
+  items: number;
+  /** Extra per-step numbers to log (e.g. accuracy). */
+  metrics?: Record<string, number>;
+}
+
+export interface TrainLoopOptions<B> {
+  runDir: string;
+  /** Saved in every checkpoint and as config.json. */
+  config: Record<string, unknown>;
+  model: Module;
+  optimizer: AdamW;
+  epochs: number;
+  /** Optimizer updates per epoch (each is `accumSteps` micro-batches). */
+  itersPerEpoch: number;
+  accumSteps?: number;
+  /** Per-update schedules (length epochs·itersPerEpoch). */
+  lrSchedule: Float64Array;
+  wdSchedule?: Float64Array;
+  clipGrad?: number | null;
+  precision?: "fp32" | "bf16";
+  /** Micro-batches of an epoch, starting after `skip` micro-batches (for resume). */
+  batches: (epoch: number, skip: number) => AsyncIterable<B>;
+  lossOf: (batch: B) => StepOutput;
+  /** Called after each epoch; its numbers are logged, `primary` decides the best checkpoint. */
+  evaluate?: (epoch: number) => Promise<Record<string, number>>;
+  /** Higher is better for the evaluation's primary metric (default: its first key). */
+  primaryMetric?: string;
+  /** Checkpoint every N epochs (besides the last one). 0 = only last. */
+  saveEvery?: number;
+  /** Torch generator of dropout/drop path, saved for exact resume. */
+  generator?: Generator;
+  /** Resume from runDir/checkpoint-last.safetensors when it exists. */
+  resume?: boolean;
+  log?: (msg: string) => void;
+  /** Stop after this many updates in total (for tests and smoke runs). */
+  maxSteps?: number;
+}
+
+export interface TrainLoopResult {
+  steps: number;
+  stoppedBy: "done" | "signal" | "maxSteps";
+  lastCheckpoint: string | null;
+  bestCheckpoint: string | null;
+  best: number | null;
+}
+
+export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(m + "\n"));
+  const accum = o.accumSteps ?? 1;
+  const total = o.epochs * o.itersPerEpoch;
+  if (o.lrSchedule.length < total) throw new RangeError(`lr schedule has ${o.lrSchedule.length} values for ${total} updates`);
+  mkdirSync(o.runDir, { recursive: true });
+  const lastPath = join(o.runDir, "checkpoint-last.safetensors");
+  const bestPath = join(o.runDir, "checkpoint-best.safetensors");
+  const metrics = new MetricsLog(join(o.runDir, "metrics.jsonl"));
+  writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
+
+  let step = 0;
+  let best: number | null = null;
+  let lastCheckpoint: string | null = null;
+  if (o.resume && existsSync(lastPath)) {
+    const ckpt = await loadCheckpoint(lastPath);
+    restoreCheckpoint(ckpt, o.model, o.optimizer);
+    const gen = ckpt.tensors.get("generator");
+    if (gen && o.generator) o.generator.setState(gen);
+    step = Number(ckpt.state.step ?? 0);
+    best = (ckpt.state.best as number | null) ?? null;
+    lastCheckpoint = lastPath;
+    metrics.truncateAfter(step);
+    log(`resumed from ${lastPath} at update ${step} (epoch ${Math.floor(step / o.itersPerEpoch)})`);
+  }
+
+  const save = async (path: string) => {
+    const tensors = new Map<string, Tensor>();
+    if (o.generator) tensors.set("generator", o.generator.getState());
+    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors, state: { step, best }, config: o.config });
+    for (const t of tensors.values()) t.dispose();
+  };
+  const writeCurves = () => {
+    const recs = metrics.read();
+    const series = (kind: string, key: string, x: "step" | "epoch") =>
+      recs.filter((r) => r.kind === kind && typeof r[key] === "number").map((r) => [Number(r[x]), Number(r[key])] as [number, number]);
+    const charts: Chart[] = [{ title: "training loss", xLabel: "update", series: [{ name: "loss", points: series("train", "loss", "step") }] }];
+    const evalKeys = [...new Set(recs.filter((r) => r.kind === "eval").flatMap((r) => Object.keys(r)))].filter(
+      (k) => !["kind", "step", "epoch", "time"].includes(k),
+    );
+    if (evalKeys.length) {
+      charts.push({ title: "evaluation", xLabel: "epoch", series: evalKeys.map((k) => ({ name: k, points: series("eval", k, "epoch") })) });
+    }
+    writeFileSync(join(o.runDir, "curves.svg"), curvesSvg(charts));
+  };
+
+  const stop = new StopRequest(log).install();
+  let stoppedBy: TrainLoopResult["stoppedBy"] = "done";
+  try {
+    o.model.train();
+    for (let epoch = Math.floor(step / o.itersPerEpoch); epoch < o.epochs && stoppedBy === "done"; epoch++) {
+      const startIter = step - epoch * o.itersPerEpoch;
+      const progress = new Progress({ total: o.itersPerEpoch - startIter, label: `epoch ${epoch + 1}/${o.epochs}`, unit: "it" });
+      let micro = 0;
+      let lossSum = 0;
+      let items = 0;
+      let extra: Record<string, number> = {};
+      for await (const batch of o.batches(epoch, startIter * accum)) {
+        if (micro === 0) {
+          o.optimizer.lr = o.lrSchedule[step]!;
+          if (o.wdSchedule) o.optimizer.weightDecay = o.wdSchedule[step]!;
+        }
+        const out = tidy(() => {
+          const r = o.precision === "bf16" ? autocast(() => o.lossOf(batch)) : o.lossOf(batch);
+          const value = r.loss.item();
+          if (!Number.isFinite(value)) return { value, items: r.items, metrics: r.metrics };
+          (accum > 1 ? r.loss.div(accum) : r.loss).backward();
+          return { value, items: r.items, metrics: r.metrics };
+        });
+        if (!Number.isFinite(out.value)) throw new NonFiniteLossError(step, out.value, lastCheckpoint);
+        lossSum += out.value;
+        items += out.items;
+        extra = out.metrics ?? {};
+        micro++;
+        if (micro < accum) continue;
+        const norm = o.clipGrad ? clipGradNorm(o.optimizer.params(), o.clipGrad) : gradNorm(o.optimizer.params());
+        o.optimizer.step();
+        o.optimizer.zeroGrad();
+        step++;
+        const loss = lossSum / accum;
+        metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra });
+        progress.tick(1, { loss, lr: o.optimizer.lr });
+        micro = 0;
+        lossSum = 0;
+        if (stop.requested) {
+          stoppedBy = "signal";
+          break;
+        }
+        if (o.maxSteps !== undefined && step >= o.maxSteps) {
+          stoppedBy = "maxSteps";
+          break;
+        }
+        if (step >= (epoch + 1) * o.itersPerEpoch) break;
+      }
+      progress.done();
+      if (stoppedBy !== "done") break;
+      if (o.evaluate) {
+        o.model.eval();
+        const ev = await o.evaluate(epoch);
+        o.model.train();
+        metrics.append({ kind: "eval", step, epoch: epoch + 1, ...ev });
+        const key = o.primaryMetric ?? Object.keys(ev)[0];
+        const value = key ? ev[key] : undefined;
+        log(`epoch ${epoch + 1}: ${Object.entries(ev).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);
+        if (value !== undefined && (best === null || value > best)) {
+          best = value;
+          await save(bestPath);
+          log(`  new best ${key} ${value.toFixed(4)} → ${bestPath}`);
+        }
+      }
+      if (o.saveEvery && (epoch + 1) % o.saveEvery === 0) await save(join(o.runDir, `checkpoint-epoch${epoch + 1}.safetensors`));
+      await save(lastPath);
+      lastCheckpoint = lastPath;
+      writeCurves();
+    }
+    if (stoppedBy !== "done") {
+      await save(lastPath);
+      lastCheckpoint = lastPath;
+      writeCurves();
+      log(`stopped at update ${step} (${stoppedBy}); checkpoint ${lastPath}; continue with --resume`);
+    }
+  } finally {
+    stop.uninstall();
+  }
+  return { steps: step, stoppedBy, lastCheckpoint, bestCheckpoint: existsSync(bestPath) ? bestPath : null, best };
+}
