@@ -8,8 +8,9 @@ import { UsageError } from "./command.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { infoCommand } from "./commands/info.ts";
 
-const commands: Command[] = [demoCommand, benchCommand, doctorCommand];
+const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
