@@ -7,10 +7,12 @@ import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { convertCommand } from "./commands/convert.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { forwardCommand } from "./commands/forward.ts";
 import { infoCommand } from "./commands/info.ts";
 
-const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand];
+const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
