@@ -11,8 +11,9 @@ import { convertCommand } from "./commands/convert.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { forwardCommand } from "./commands/forward.ts";
 import { infoCommand } from "./commands/info.ts";
+import { reconstructCommand } from "./commands/reconstruct.ts";
 
-const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand];
+const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand, reconstructCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -47,7 +47,7 @@ export {
   type TokenSelection,
 } from "./pretrain.ts";
 export * from "./loss.ts";
-export { loadCheckpointInto, describeLoad, type LoadOptions, type CheckpointLoadReport } from "./load.ts";
+export { loadCheckpointInto, describeLoad, isTrainingCheckpoint, type LoadOptions, type CheckpointLoadReport } from "./load.ts";
 
 export type AnyModel = VisionTransformer | PretrainVisionTransformer;
 export type ModelFor<C extends ModelConfig> = C extends VitConfig ? VisionTransformer : PretrainVisionTransformer;

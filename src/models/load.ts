@@ -14,7 +14,8 @@
  * whole); float16/bfloat16 weights are converted to the model's float32 on copy.
  */
 import { gatherRows } from "../io/convert.ts";
-import { openStateDict } from "../io/state_dict.ts";
+import { openSafetensors } from "../io/safetensors.ts";
+import { openStateDict, type StateDictOptions } from "../io/state_dict.ts";
 import { rawToTensor } from "../io/tensors.ts";
 import { formatLoadReport, StateDictError, type LoadReport } from "../nn/module.ts";
 import { noGrad } from "../torch/autograd.ts";
@@ -54,7 +55,10 @@ export async function loadCheckpointInto(
 ): Promise<CheckpointLoadReport> {
   const strict = opts.strict ?? true;
   const isVit = model instanceof VisionTransformer;
-  const probe = await openStateDict(file);
+  // Our own training checkpoints keep the model under `model.` next to optimizer state.
+  const ours = await isTrainingCheckpoint(file);
+  const base: StateDictOptions = ours ? { stripPrefixes: ["model."], filter: (k) => !/^(optim|extra)\./.test(k) } : {};
+  const probe = await openStateDict(file, base);
   const all = probe.prefixes;
   const rawKeys = [...probe.tensors.keys()];
   await probe.close();
@@ -64,7 +68,7 @@ export async function loadCheckpointInto(
   if (every("module.")) strip.push("module.");
   if (every("model.")) strip.push("model.");
   if (isVit) strip.push("encoder.", "backbone.");
-  const src = await openStateDict(file, { stripPrefixes: strip });
+  const src = await openStateDict(file, { ...base, stripPrefixes: [...(base.stripPrefixes ?? []), ...strip] });
   try {
     const own = model.stateDict();
     const report: CheckpointLoadReport = {
@@ -125,6 +129,17 @@ export async function loadCheckpointInto(
     return report;
   } finally {
     await src.close();
+  }
+}
+
+/** A safetensors file written by src/train/checkpoint.ts (format videomae-checkpoint/…). */
+export async function isTrainingCheckpoint(file: string): Promise<boolean> {
+  if (!/\.safetensors$/i.test(file)) return false;
+  const st = await openSafetensors(file);
+  try {
+    return /^videomae-checkpoint\//.test(st.metadata.format ?? "");
+  } finally {
+    await st.close();
   }
 }
 

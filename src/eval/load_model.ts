@@ -1,0 +1,110 @@
+/**
+ * Building a model for inference from a checkpoint, whichever kind it is:
+ *  - our training checkpoints (safetensors, src/train/checkpoint.ts) carry their model config
+ *    (`modelConfig`) and class names (`labels`) in their metadata: nothing else is needed;
+ *  - official `.pth` files need the architecture (`--model NAME` or a config); the number of
+ *    classes is read from the checkpoint's head.
+ */
+import { readFileSync } from "node:fs";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { openStateDict } from "../io/state_dict.ts";
+import { createConfig, isModelName, MODEL_NAMES, type ModelConfig, type PretrainConfig, type VitConfig } from "../models/config.ts";
+import { createModel, describeLoad, isTrainingCheckpoint, loadCheckpointInto, type CheckpointLoadReport } from "../models/index.ts";
+import { configFromOfficialFields } from "../models/official_config.ts";
+import type { PretrainVisionTransformer } from "../models/pretrain.ts";
+import type { VisionTransformer } from "../models/vit.ts";
+
+export class ModelSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelSpecError";
+  }
+}
+
+export interface ModelSpec {
+  checkpoint: string;
+  /** Registry name (required for official checkpoints unless `configFile` is given). */
+  model?: string;
+  /** JSON with official field names. */
+  configFile?: string;
+  /** Class names (one per line / JSON array) overriding the checkpoint's. */
+  labelsFile?: string;
+  /** Expect a pre-training model (reconstruct) or a fine-tune one (everything else). */
+  kind: "vit" | "pretrain";
+}
+
+export interface LoadedModel<M> {
+  model: M;
+  config: M extends VisionTransformer ? VitConfig : PretrainConfig;
+  labels: string[] | null;
+  report: CheckpointLoadReport;
+  describe(): string;
+}
+
+/** Class names from a text file (one per line) or a JSON array / {name: index} map. */
+export function readLabelNames(path: string): string[] {
+  const text = readFileSync(path, "utf8");
+  const t = text.trim();
+  if (t.startsWith("[") || t.startsWith("{")) {
+    const j = JSON.parse(t) as unknown;
+    if (Array.isArray(j)) return j.map(String);
+    const entries = Object.entries(j as Record<string, number>).sort((a, b) => a[1] - b[1]);
+    return entries.map(([name]) => name);
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+async function headRows(file: string): Promise<number | null> {
+  const src = await openStateDict(file);
+  try {
+    for (const [k, t] of src.tensors) if (/(^|\.)head\.weight$/.test(k) && !k.startsWith("decoder.")) return t.shape[0]!;
+    return null;
+  } finally {
+    await src.close();
+  }
+}
+
+export async function loadModelForInference<M extends VisionTransformer | PretrainVisionTransformer>(spec: ModelSpec): Promise<LoadedModel<M>> {
+  let cfg: ModelConfig;
+  let labels: string[] | null = null;
+  if (await isTrainingCheckpoint(spec.checkpoint)) {
+    const meta = await loadCheckpoint(spec.checkpoint);
+    for (const t of meta.model.values()) t.dispose();
+    const c = meta.config as { modelConfig?: ModelConfig; labels?: string[] };
+    if (!c.modelConfig) throw new ModelSpecError(`${spec.checkpoint}: the checkpoint's metadata has no modelConfig`);
+    cfg = c.modelConfig;
+    labels = c.labels ?? null;
+  } else {
+    if (!spec.model && !spec.configFile) {
+      throw new ModelSpecError(`${spec.checkpoint} is an official checkpoint: say which architecture with --model NAME (videomae info --list) or --config FILE.json`);
+    }
+    // Official fine-tuned heads come in many sizes (710, 400, 174, …): take it from the weights.
+    const rows = spec.kind === "vit" ? await headRows(spec.checkpoint) : null;
+    if (spec.configFile) {
+      const json = JSON.parse(readFileSync(spec.configFile, "utf8")) as Record<string, unknown>;
+      if (rows !== null && json.num_classes === undefined) json.num_classes = rows;
+      cfg = configFromOfficialFields(json, spec.kind === "pretrain", spec.configFile);
+    } else {
+      if (!isModelName(spec.model!)) throw new ModelSpecError(`unknown model '${spec.model}'; known: ${MODEL_NAMES.join(", ")}`);
+      cfg = createConfig(spec.model as never, (rows !== null ? { numClasses: rows } : {}) as never);
+    }
+  }
+  if (cfg.kind !== spec.kind) {
+    throw new ModelSpecError(
+      spec.kind === "pretrain"
+        ? `${spec.checkpoint}: this needs a pre-training (encoder-decoder) model, got a fine-tune config`
+        : `${spec.checkpoint}: this needs a fine-tuned classifier, got a pre-training config`,
+    );
+  }
+  const model = createModel(cfg) as M;
+  const report = await loadCheckpointInto(model, spec.checkpoint);
+  if (spec.labelsFile) labels = readLabelNames(spec.labelsFile);
+  model.eval();
+  return {
+    model,
+    config: cfg as LoadedModel<M>["config"],
+    labels,
+    report,
+    describe: () => describeLoad(report),
+  };
+}
