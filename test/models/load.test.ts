@@ -41,7 +41,7 @@ describe("loading official checkpoints", () => {
     const r = await loadCheckpointInto(m, ck("vit_bare_fp16.pth"));
     assert.equal(r.wrapper, null);
     assert.deepEqual(r.dtypes, ["float16"]);
-    assert.equal(m.head.weight.dtype, "float32");
+    assert.equal(m.head!.weight.dtype, "float32");
     assertClose(logitsOf(m), expected.fp16_logits, 1e-5, 1e-5, "fp16 logits");
   });
 
@@ -52,10 +52,10 @@ describe("loading official checkpoints", () => {
     assert.equal(r.head, "remapped");
     assertClose(logitsOf(m), Array.from(refArray("vit/logits")), 1e-5, 1e-5, "remapped logits");
     const fresh = vit();
-    const before = fresh.head.weight.toArray();
+    const before = fresh.head!.weight.toArray();
     const r2 = await loadCheckpointInto(fresh, ck("vit_head7.pth"));
     assert.equal(r2.head, "fresh");
-    assert.deepEqual(fresh.head.weight.toArray(), before);
+    assert.deepEqual(fresh.head!.weight.toArray(), before);
     await assert.rejects(loadCheckpointInto(vit(), ck("vit_head7.pth"), { labelMap: [0, 1] }), /label map has 2 entries but the model has 5 classes/);
   });
 
@@ -75,7 +75,7 @@ describe("loading official checkpoints", () => {
     assert.deepEqual(r.stripped, ["_orig_mod.", "encoder."]);
     assert.ok(r.ignored.includes("mask_token") && r.ignored.includes("norm.weight") && r.ignored.some((k) => k.startsWith("decoder.")));
     assert.deepEqual(r.fresh, ["fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"]);
-    assert.deepEqual(m.blocks[1]!.attn.q_bias.toArray(), Array.from(refArray("pretrain/sd/encoder.blocks.1.attn.q_bias")));
+    assert.deepEqual(m.blocks[1]!.attn.q_bias!.toArray(), Array.from(refArray("pretrain/sd/encoder.blocks.1.attn.q_bias")));
   });
 
   test("mangled checkpoints give clear errors", async () => {

@@ -1,0 +1,88 @@
+/** `videomae predict VIDEO...`: labelled top-k for video files. */
+import { loadModelForInference } from "../../eval/load_model.ts";
+import { topk, ViewAggregator } from "../../eval/metrics.ts";
+import { parseViews, videoViews } from "../../eval/views.ts";
+import { rawToTensor } from "../../io/tensors.ts";
+import type { VisionTransformer } from "../../models/vit.ts";
+import { autocast, noGrad, tidy } from "../../torch/index.ts";
+import { FfmpegReader } from "../../video/index.ts";
+import { UsageError, num, parseOptions, type Command } from "../command.ts";
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export const predictCommand: Command = {
+  name: "predict",
+  summary: "classify video files: labelled top-k",
+  help: `Usage: videomae predict VIDEO... --checkpoint FILE [--model NAME | --config FILE] [--labels FILE]
+                        [--top-k K] [--views CLIPSxCROPS] [--rate R] [--precision fp32|bf16] [--json]
+
+Classifies each video with a fine-tuned model: one centred clip with a centre crop by default,
+or multi-view testing (--views 5x3: 5 clips × 3 crops, softmax averaged over views, as the
+official test protocol). Prints the top-k labels with their probabilities.
+
+Options:
+  --checkpoint FILE   ours (labels and architecture included) or official .pth (needs --model;
+                      the number of classes is read from the head)
+  --labels FILE       class names, one per line (or a JSON list); default: the checkpoint's
+  --top-k K           how many labels (default 5)
+  --views CxK         clips x crops (default 1x1; official Kinetics testing is 5x3, SSv2 2x3)
+  --rate R            frame stride of the clip (default 4)
+  --json              one JSON object per video: {"video": ..., "predictions": [{"label", "score"}]}
+
+Example:
+  videomae predict dance.mp4 --checkpoint vit_b_k710_dl_from_giant.pth --model vit_base_patch16_224 \\
+                   --labels k710_labels.txt --views 5x3`,
+  async run(argv) {
+    const { values: v, positionals: videos } = parseOptions(
+      argv,
+      {
+        checkpoint: { type: "string" },
+        model: { type: "string" },
+        config: { type: "string" },
+        labels: { type: "string" },
+        "top-k": { type: "string" },
+        views: { type: "string" },
+        rate: { type: "string" },
+        precision: { type: "string" },
+        json: { type: "boolean" },
+      },
+      true,
+    );
+    if (!videos.length) throw new UsageError("give at least one VIDEO");
+    if (!v.checkpoint) throw new UsageError("--checkpoint is required");
+    const k = num(v["top-k"], 5, "top-k");
+    const { clips, crops } = parseViews(v.views ?? "1x1");
+    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.config, labelsFile: v.labels, kind: "vit" });
+    const cfg = loaded.config;
+    if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
+      throw new UsageError(`the label file has ${loaded.labels.length} names but the model has ${cfg.numClasses} classes`);
+    }
+    const name = (i: number) => loaded.labels?.[i] ?? `class ${i}`;
+    const reader = new FfmpegReader();
+    const bf16 = v.precision === "bf16";
+    for (const video of videos) {
+      const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: num(v.rate, 4, "rate"), size: cfg.imgSize, clips, crops });
+      const agg = new ViewAggregator(cfg.numClasses);
+      for (const view of views) {
+        const logits = noGrad(() =>
+          tidy(() => {
+            const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
+            return (bf16 ? autocast(() => loaded.model.forward(x)) : loaded.model.forward(x)).float().toArray();
+          }),
+        );
+        agg.add(video, 0, logits);
+      }
+      const probs = agg.predictions()[0]!.probs;
+      const predictions: LabelScore[] = topk(probs, Math.min(k, cfg.numClasses)).map((i) => ({ label: name(i), score: probs[i]! }));
+      if (v.json) console.log(JSON.stringify({ video, views: views.length, predictions }));
+      else {
+        console.log(`${video} (${views.length} view${views.length > 1 ? "s" : ""}):`);
+        for (const p of predictions) console.log(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label}`);
+      }
+    }
+    return 0;
+  },
+};

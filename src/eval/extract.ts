@@ -1,0 +1,63 @@
+/**
+ * Sliding-window features for temporal action detection, as the official extract_tad_feature.py
+ * (spec §7): windows of `window` consecutive frames starting at 0, s, 2s, … (start ≤ F − window),
+ * each frame /255, resized straight to size×size (bilinear, align_corners=False, aspect not kept),
+ * then — only if asked — ImageNet-normalised (the official script does not normalise, issue
+ * OpenGVLab/VideoMAEv2#62); the feature is the model's pooled fc_norm output. One float32
+ * array [windows, D] per video.
+ */
+import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD } from "../models/loss.ts";
+import type { VisionTransformer } from "../models/vit.ts";
+import { cat, F, noGrad, stack, tensor, tidy, type Tensor } from "../torch/index.ts";
+import type { VideoReader } from "../video/reader.ts";
+
+export interface ExtractOptions {
+  window: number;
+  stride: number;
+  size: number;
+  normalize: "none" | "imagenet";
+  /** Windows per forward pass. */
+  batch: number;
+  onWindow?: (done: number) => void;
+}
+
+/** (T, H, W, 3) uint8 frames → (C, T, size, size) float, /255, bilinear, optionally normalised. */
+export function tadInput(frames: Uint8Array, T: number, H: number, W: number, o: Pick<ExtractOptions, "size" | "normalize">): Tensor {
+  return tidy(() => {
+    const x = tensor(frames, { shape: [T, H, W, 3], dtype: "uint8" }).float().div(255).permute([0, 3, 1, 2]); // [T, C, H, W]
+    let y = F.interpolate(x, [o.size, o.size], "bilinear", false).permute([1, 0, 2, 3]); // [C, T, s, s]
+    if (o.normalize === "imagenet") {
+      const mean = tensor([...IMAGENET_DEFAULT_MEAN]).reshape([3, 1, 1, 1]);
+      const std = tensor([...IMAGENET_DEFAULT_STD]).reshape([3, 1, 1, 1]);
+      y = y.sub(mean).div(std);
+    }
+    return y.contiguous();
+  });
+}
+
+/** Features [windows, D] of one video (float32, row-major). */
+export async function extractFeatures(model: VisionTransformer, reader: VideoReader, path: string, o: ExtractOptions): Promise<{ data: Float32Array; windows: number; dim: number }> {
+  const feats: Tensor[] = [];
+  let pending: Tensor[] = [];
+  let done = 0;
+  const flush = () => {
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    feats.push(noGrad(() => tidy(() => model.forwardFeatures(stack(batch)))));
+    for (const t of batch) t.dispose();
+    done += batch.length;
+    o.onWindow?.(done);
+  };
+  for await (const w of reader.streamWindows(path, { window: o.window, stride: o.stride })) {
+    pending.push(tadInput(w.clip.data, w.clip.frames, w.clip.height, w.clip.width, o));
+    if (pending.length >= o.batch) flush();
+  }
+  flush();
+  const dim = model.config.embedDim;
+  if (!feats.length) return { data: new Float32Array(0), windows: 0, dim };
+  const all = cat(feats, 0);
+  const data = all.toFloat32Array();
+  for (const t of [...feats, all]) t.dispose();
+  return { data, windows: data.length / dim, dim };
+}
