@@ -6,6 +6,7 @@
  *    classes is read from the checkpoint's head.
  */
 import { readFileSync } from "node:fs";
+import { readLabelNames } from "../data/labels.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { openStateDict } from "../io/state_dict.ts";
 import { createConfig, isModelName, MODEL_NAMES, type ModelConfig, type PretrainConfig, type VitConfig } from "../models/config.ts";
@@ -39,19 +40,6 @@ export interface LoadedModel<M> {
   labels: string[] | null;
   report: CheckpointLoadReport;
   describe(): string;
-}
-
-/** Class names from a text file (one per line) or a JSON array / {name: index} map. */
-export function readLabelNames(path: string): string[] {
-  const text = readFileSync(path, "utf8");
-  const t = text.trim();
-  if (t.startsWith("[") || t.startsWith("{")) {
-    const j = JSON.parse(t) as unknown;
-    if (Array.isArray(j)) return j.map(String);
-    const entries = Object.entries(j as Record<string, number>).sort((a, b) => a[1] - b[1]);
-    return entries.map(([name]) => name);
-  }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 async function headRows(file: string): Promise<number | null> {

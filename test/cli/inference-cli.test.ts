@@ -49,7 +49,9 @@ describe("predict and extract", () => {
     const plain = run("predict", video, "--checkpoint", ckpt, "--config", cfg);
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stdout, /clip\.mp4 \(1 view\):\n\s+\d+\.\d%  class \d/);
-    const bad = run("predict", video, "--checkpoint", ckpt, "--config", cfg, "--labels", join(fixtures, "checkpoints", "expected.json"));
+    const three = join(dir, "three.txt");
+    writeFileSync(three, "a\nb\nc\n");
+    const bad = run("predict", video, "--checkpoint", ckpt, "--config", cfg, "--labels", three);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /label file has \d+ names but the model has 5 classes/);
   });
