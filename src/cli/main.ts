@@ -9,13 +9,15 @@ import { benchCommand } from "./commands/bench.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { convertCommand } from "./commands/convert.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { evalCommand } from "./commands/eval.ts";
 import { extractCommand } from "./commands/extract.ts";
 import { forwardCommand } from "./commands/forward.ts";
 import { infoCommand } from "./commands/info.ts";
 import { predictCommand } from "./commands/predict.ts";
 import { reconstructCommand } from "./commands/reconstruct.ts";
+import { finetuneCommand, pretrainCommand } from "./commands/train.ts";
 
-const commands: Command[] = [demoCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand, reconstructCommand, predictCommand, extractCommand];
+const commands: Command[] = [demoCommand, pretrainCommand, finetuneCommand, evalCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand, reconstructCommand, predictCommand, extractCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -9,6 +9,7 @@
  * on where or when it is decoded.
  */
 import { FfmpegReader, FrameFolderReader, type ResizeSpec, type VideoReader } from "../video/index.ts";
+import { CachedReader } from "../video/cached-reader.ts";
 import type { ListEntry } from "./lists.ts";
 import { rngFromKeys, Stream, type SampleKey } from "./seeds.ts";
 
@@ -85,11 +86,16 @@ export interface DecodeOptions {
   frameTemplate?: string;
   /** File number of frame 0 when the list line does not say (default 1). */
   frameStartIndex?: number;
+  /**
+   * Keep whole decoded videos in memory (per worker) up to this many MiB and cut clips from
+   * them: for small datasets, where one ffmpeg launch per clip dominates (default 0: off).
+   */
+  cacheMiB?: number;
 }
 
 /** One reader per kind (and per frame-folder naming), created on first use. */
 export class Readers {
-  private video: FfmpegReader | undefined;
+  private video: VideoReader | undefined;
   private readonly folders = new Map<string, FrameFolderReader>();
 
   constructor(private readonly opts: DecodeOptions) {}
@@ -98,7 +104,14 @@ export class Readers {
   forEntry(e: ListEntry, template?: string): VideoReader {
     const paths = { ffmpegPath: this.opts.ffmpegPath, ffprobePath: this.opts.ffprobePath };
     const timeoutMs = this.opts.decodeTimeoutMs ?? 120_000;
-    if (e.kind === "video") return (this.video ??= new FfmpegReader({ ...paths, timeoutMs }));
+    if (e.kind === "video") {
+      if (!this.video) {
+        const ff = new FfmpegReader({ ...paths, timeoutMs });
+        const cache = this.opts.cacheMiB ?? 0;
+        this.video = cache > 0 ? new CachedReader(ff, cache * 2 ** 20) : ff;
+      }
+      return this.video;
+    }
     const t = template ?? this.opts.frameTemplate ?? "img_{:05}.jpg";
     const start = e.startIndex ?? this.opts.frameStartIndex ?? 1;
     const key = `${start}\u0000${t}`;

@@ -39,6 +39,13 @@ function coerce(key: string, raw: unknown, like: ConfigValue, origin: string): C
     throw new ConfigError(`${origin}: ${key} must be true or false, got ${JSON.stringify(raw)}`);
   }
   if (raw === null) return null;
+  if (like === null && typeof raw === "string") {
+    // An option without a typed default (e.g. an optional model override): infer from the text.
+    if (raw === "null") return null;
+    if (raw === "true" || raw === "false") return raw === "true";
+    if (raw.trim() !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  }
+  if (like === null && (typeof raw === "number" || typeof raw === "boolean")) return raw;
   return String(raw);
 }
 

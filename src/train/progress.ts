@@ -37,6 +37,7 @@ export class Progress {
   private done_ = 0;
   private readonly start: number;
   private lastDraw = -Infinity;
+  private lastDrawnCount = -1;
   private info: Record<string, string | number> = {};
   private readonly stream: NonNullable<ProgressOptions["stream"]>;
   private readonly tty: boolean;
@@ -73,6 +74,8 @@ export class Progress {
   /** Final line (always printed). */
   done(info?: Record<string, string | number>): void {
     if (info) this.info = info;
+    // A plain log already has the last line when the final tick drew it.
+    if (!this.tty && !info && this.lastDrawnCount === this.done_) return;
     this.draw(true);
   }
 
@@ -92,6 +95,7 @@ export class Progress {
   }
 
   private draw(final: boolean): void {
+    this.lastDrawnCount = this.done_;
     const text = this.line();
     if (this.tty) {
       const cols = this.stream.columns ?? 120;

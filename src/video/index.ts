@@ -2,6 +2,7 @@
 export type { Clip, ResizeSpec, VideoInfo, VideoReader, WindowClip, WindowOptions } from "./reader.ts";
 export { frameView, resolveOutputSize } from "./reader.ts";
 export { FfmpegReader, type FfmpegReaderOptions } from "./ffmpeg-reader.ts";
+export { CachedReader } from "./cached-reader.ts";
 export { FrameFolderReader, parseFrameTemplate, type FrameFolderReaderOptions, type FrameTemplate } from "./frame-folder.ts";
 export { ensureFfmpeg, type FfmpegCaps, type FfmpegPaths } from "./ffmpeg.ts";
 export { parseProbe, probeVideo, type FfmpegVideoInfo } from "./probe.ts";

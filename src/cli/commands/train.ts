@@ -1,0 +1,85 @@
+/** `videomae pretrain` and `videomae finetune`: options from defaults ← --config JSON ← flags. */
+import { resolveConfig } from "../../train/config.ts";
+import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
+import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
+import { UsageError, type Command } from "../command.ts";
+
+function optionTable(defaults: Record<string, unknown>): string {
+  return Object.entries(defaults)
+    .map(([k, v]) => `  --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`.padEnd(26) + ` ${Array.isArray(v) ? (v.length ? v.join(",") : "(none)") : v === null ? "(unset)" : String(v)}`)
+    .join("\n");
+}
+
+function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string }, json: boolean): void {
+  if (json) console.log(JSON.stringify(r));
+  else {
+    console.log(`${r.stoppedBy === "done" ? "finished" : `stopped (${r.stoppedBy})`} after ${r.steps} updates; run folder ${r.runDir}`);
+    if (r.lastCheckpoint) console.log(`  last checkpoint ${r.lastCheckpoint}`);
+    if (r.bestCheckpoint) console.log(`  best checkpoint ${r.bestCheckpoint} (top-1 ${r.best?.toFixed(4)})`);
+    console.log(`  metrics ${r.runDir}/metrics.jsonl, curves ${r.runDir}/curves.svg`);
+  }
+}
+
+function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): { config: T; json: boolean } {
+  const json = argv.includes("--json");
+  const { config, rest } = (() => {
+    try {
+      return resolveConfig(defaults as never, argv.filter((a) => a !== "--json"));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}' (options are --key value)`);
+  return { config: config as T, json };
+}
+
+export const pretrainCommand: Command = {
+  name: "pretrain",
+  summary: "self-supervised pre-training with dual masking (or V1 tube masking)",
+  help: `Usage: videomae pretrain --lists A.csv[,B.csv…] [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
+
+Pre-trains a VideoMAE V2 encoder-decoder on unlabelled videos: tube masking for the encoder
+(--mask-ratio 0.9), running-cell masking for the decoder (--decoder-mask run_cell, ratio 0.5;
+'none' = V1), loss = MSE of per-patch normalised pixels on decoder-kept ∩ encoder-masked tokens.
+Several list files (\`path 0 -1\` per line) are mixed into one stream (UnlabeledHybrid), each
+repeated --weights times per epoch. The run folder gets config.json, metrics.jsonl, curves.svg
+and checkpoints (written atomically); Ctrl-C saves and stops; --resume continues exactly.
+
+Options (defaults; a JSON --config file may set any of them, flags win):
+${optionTable(PRETRAIN_DEFAULTS)}
+
+Example:
+  videomae pretrain --lists k400_unlabelled.csv,ssv2_unlabelled.csv --model pretrain_videomae_base_patch16_224 \\
+                    --epochs 200 --batch-size 32 --num-sample 4 --out runs/pt_b --precision bf16`,
+  async run(argv) {
+    const { config, json } = parse(PRETRAIN_DEFAULTS, argv);
+    summary(await pretrain(config), json);
+    return 0;
+  },
+};
+
+export const finetuneCommand: Command = {
+  name: "finetune",
+  summary: "supervised fine-tuning / post-pre-training (layer decay, mixup/cutmix, validation)",
+  help: `Usage: videomae finetune --train TRAIN.csv [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
+                         [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
+
+Fine-tunes a ViT classifier on \`path label\` lists with the official recipe (layer-wise lr decay,
+drop path, mixup/cutmix + label smoothing with soft-target cross-entropy, warm-up + cosine),
+validating each epoch (one centred clip per video) and keeping checkpoint-best. --finetune takes
+a pre-training checkpoint (encoder weights; fc_norm and head start fresh), or a fine-tuned one
+(our own, or official .pth, fp32/fp16). Progressive training is this command run in stages:
+  1. videomae pretrain … --out runs/pt
+  2. videomae finetune --train hybrid_710.csv --labels k710.txt --finetune runs/pt/checkpoint-last.safetensors --out runs/k710
+  3. videomae finetune --train k400.csv --val k400_val.csv --labels k400.txt \\
+        --finetune runs/k710/checkpoint-best.safetensors --head-label-map label_map_k400.json --out runs/k400
+(--head-label-map: a JSON list giving, for each target class, its row in the checkpoint's head.)
+
+Options (defaults; a JSON --config file may set any of them, flags win):
+${optionTable(FINETUNE_DEFAULTS)}`,
+  async run(argv) {
+    const { config, json } = parse(FINETUNE_DEFAULTS, argv);
+    summary(await finetune(config), json);
+    return 0;
+  },
+};

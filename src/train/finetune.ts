@@ -1,0 +1,165 @@
+/**
+ * Supervised fine-tuning — and, as the same command run as stages, progressive training:
+ * pre-train → post-pre-train on a labelled hybrid (merged label space) → fine-tune on the target
+ * with the head row-gathered through the label map (spec §5.3–5.4). The official recipe:
+ * layer-wise lr decay 0.75, drop path 0.1, mixup 0.8 / cutmix 1.0 with label smoothing 0.1
+ * and soft-target cross-entropy, AdamW (0.9, 0.999) wd 0.05, warm-up 5 epochs + cosine to 1e-6,
+ * validation every epoch (one centred clip) and best-checkpoint keeping.
+ */
+import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
+import { Mixup } from "../data/mixup.ts";
+import { createConfig, type ModelName, type VitConfig } from "../models/config.ts";
+import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
+import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
+import { F, Generator, manualSeed, noGrad, tidy } from "../torch/index.ts";
+import { readFileSync } from "node:fs";
+import { trainLoop, type TrainLoopResult } from "./loop.ts";
+import { disposing } from "./pretrain.ts";
+
+export const FINETUNE_DEFAULTS = {
+  model: "vit_small_patch16_224",
+  imgSize: null as number | null,
+  numFrames: null as number | null,
+  patchSize: null as number | null,
+  embedDim: null as number | null,
+  depth: null as number | null,
+  numHeads: null as number | null,
+  /** Weights to start from: a pre-training or fine-tuned checkpoint (ours or official); none = from scratch. */
+  finetune: null as string | null,
+  /** JSON list: model class i ← checkpoint head row map[i] (710 → 400 style); else a new head. */
+  headLabelMap: null as string | null,
+  train: "",
+  val: null as string | null,
+  /** Class names (one per line); their count is the number of classes. */
+  labels: null as string | null,
+  numClasses: null as number | null,
+  out: "runs/finetune",
+  epochs: 30,
+  batchSize: 8,
+  accumSteps: 1,
+  numSample: 2,
+  samplingRate: 4,
+  lr: 1e-3,
+  minLr: 1e-6,
+  warmupEpochs: 5,
+  weightDecay: 0.05,
+  beta1: 0.9,
+  beta2: 0.999,
+  layerDecay: 0.75,
+  dropPath: 0.1,
+  headDropRate: 0.0,
+  mixup: 0.8,
+  cutmix: 1.0,
+  mixupProb: 1.0,
+  smoothing: 0.1,
+  randAugment: true,
+  flip: true,
+  erasing: 0.25,
+  clipGrad: null as number | null,
+  precision: "fp32",
+  seed: 0,
+  workers: 2,
+  /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
+  cacheMib: 0,
+  saveEvery: 0,
+  resume: false,
+  maxSteps: null as number | null,
+};
+export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
+
+export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): VitConfig {
+  const overrides: Record<string, unknown> = { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate };
+  for (const k of ["imgSize", "numFrames", "patchSize", "embedDim", "depth", "numHeads"] as const) if (o[k] !== null) overrides[k] = o[k];
+  const cfg = createConfig(o.model as ModelName, overrides as never);
+  if (cfg.kind !== "vit") throw new Error(`--model ${o.model} is not a fine-tune model (use a vit_* name)`);
+  return cfg;
+}
+
+/** Top-1 of one centred clip per validation video (the official per-epoch validation). */
+export async function validate(model: VisionTransformer, loader: DataLoader): Promise<{ top1: number; loss: number }> {
+  let correct = 0;
+  let n = 0;
+  let lossSum = 0;
+  for await (const b of disposing(loader.epoch(0))) {
+    noGrad(() =>
+      tidy(() => {
+        const logits = model.forward(b.video!).float();
+        lossSum += F.crossEntropy(logits, b.label!).item() * b.size;
+        correct += logits.argmax(1).eq(b.label!).sum().item();
+        n += b.size;
+        return undefined;
+      }),
+    );
+  }
+  return { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN };
+}
+
+export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m) => process.stderr.write(m + "\n")): Promise<TrainLoopResult & { runDir: string }> {
+  if (!o.train) throw new Error("no data: give --train LIST (`path label` per line)");
+  manualSeed(o.seed);
+  const labels = o.labels ? readLabelNames(o.labels) : null;
+  const numClasses = o.numClasses ?? labels?.length ?? Math.max(...readList(o.train, "video-label").map((e) => e.label)) + 1;
+  const cfg = finetuneModelConfig(o, numClasses);
+  const augment = { flip: o.flip, randAug: o.randAugment, erasing: o.erasing > 0 ? o.erasing : (false as const) };
+  const train = new VideoClsDataset({ mode: "train", list: o.train, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, numSample: o.numSample, inputSize: cfg.imgSize, augment, cacheMiB: o.cacheMib });
+  const val = o.val ? new VideoClsDataset({ mode: "validation", list: o.val, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, inputSize: cfg.imgSize, cacheMiB: o.cacheMib }) : null;
+  const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log });
+  const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log }) : null;
+  const itersPerEpoch = Math.floor(loader.numBatches(0) / o.accumSteps);
+  if (itersPerEpoch < 1) throw new Error(`${o.train} gives ${loader.numBatches(0)} batches of ${o.batchSize}: too few for --accum-steps ${o.accumSteps}`);
+
+  const gen = new Generator(o.seed);
+  const model = createModel(cfg, {}, { generator: gen, dropGenerator: gen }) as VisionTransformer;
+  if (o.finetune) {
+    const labelMap = o.headLabelMap ? (JSON.parse(readFileSync(o.headLabelMap, "utf8")) as number[]) : undefined;
+    const report = await loadCheckpointInto(model, o.finetune, { labelMap });
+    log(describeLoad(report));
+  } else {
+    log("no --finetune checkpoint: training from scratch");
+  }
+  const totalBatch = o.batchSize * o.accumSteps;
+  const peak = (o.lr * totalBatch) / 256;
+  const ld = o.layerDecay < 1 ? layerDecay(cfg.depth, o.layerDecay) : undefined;
+  const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["pos_embed", "cls_token"], ...ld });
+  const optimizer = new AdamW(groups, { lr: peak, betas: [o.beta1, o.beta2], eps: 1e-8, weightDecay: o.weightDecay });
+  const lrSchedule = cosineSchedule({ base: peak, final: (o.minLr * totalBatch) / 256, epochs: o.epochs, itersPerEpoch, warmupEpochs: o.warmupEpochs });
+  const useMix = o.mixup > 0 || o.cutmix > 0;
+  const mixup = useMix ? new Mixup({ numClasses, mixupAlpha: o.mixup, cutmixAlpha: o.cutmix, prob: o.mixupProb, labelSmoothing: o.smoothing }) : null;
+  log(`model: ${o.model}, ${numClasses} classes, ${(model.numParameters() / 1e6).toFixed(2)} M parameters; ${loader.epochSize(0)} clips × ${o.numSample} views/epoch, ${itersPerEpoch} updates/epoch, peak lr ${peak.toExponential(3)}`);
+  try {
+    const result = await trainLoop<Batch>({
+      runDir: o.out,
+      config: { command: "finetune", ...o, modelConfig: cfg, labels },
+      model,
+      optimizer,
+      epochs: o.epochs,
+      itersPerEpoch,
+      accumSteps: o.accumSteps,
+      lrSchedule,
+      clipGrad: o.clipGrad,
+      precision: o.precision as "fp32" | "bf16",
+      generator: gen,
+      resume: o.resume,
+      saveEvery: o.saveEvery,
+      maxSteps: o.maxSteps ?? undefined,
+      log,
+      batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
+      lossOf: (b) => {
+        if (mixup && b.size % 2 === 0) {
+          const m = mixup.apply(b.video!, b.labels!, rngFromKeys(o.seed, b.epoch, b.index, 0x6d6978));
+          const logits = model.forward(m.x);
+          // Soft-target cross-entropy (timm SoftTargetCrossEntropy): mean over the batch of −Σ y·log p.
+          return { loss: F.crossEntropy(logits, m.target), items: b.size };
+        }
+        const logits = model.forward(b.video!);
+        return { loss: F.crossEntropy(logits, b.label!, o.smoothing), items: b.size };
+      },
+      evaluate: valLoader ? async () => validate(model, valLoader) : undefined,
+      primaryMetric: "top1",
+    });
+    return { ...result, runDir: o.out };
+  } finally {
+    await loader.close();
+    await valLoader?.close();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Self-supervised pre-training with dual masking (VideoMAE V2) or tube masking only (V1):
+ * data → encoder on the visible 10 % → decoder on visible + decoder-kept mask tokens →
+ * normalised-pixel MSE on decoder-kept ∩ encoder-masked tokens, with the official optimiser
+ * recipe (spec §5.1–5.2): AdamW β (0.9, 0.95), wd 0.05 except 1-D params and the mask token,
+ * lr = base × total batch / 256, per-iteration warm-up + cosine.
+ */
+import { DataLoader, HybridDataset, type Batch } from "../data/index.ts";
+import { createConfig, gridSize, type ModelName, type PretrainConfig } from "../models/config.ts";
+import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransformer } from "../models/index.ts";
+import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
+import { Generator, manualSeed } from "../torch/index.ts";
+import { trainLoop, type TrainLoopResult } from "./loop.ts";
+
+/** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
+export const PRETRAIN_DEFAULTS = {
+  model: "pretrain_videomae_small_patch16_224",
+  /** Model overrides (null = the registry's value). */
+  imgSize: null as number | null,
+  numFrames: null as number | null,
+  patchSize: null as number | null,
+  embedDim: null as number | null,
+  depth: null as number | null,
+  numHeads: null as number | null,
+  decoderEmbedDim: null as number | null,
+  decoderDepth: null as number | null,
+  decoderNumHeads: null as number | null,
+  /** List files (`path 0 -1` per line); several are mixed into one UnlabeledHybrid stream. */
+  lists: [] as string[],
+  /** Per-list repeat weights (default 1 each). */
+  weights: [] as string[],
+  out: "runs/pretrain",
+  epochs: 10,
+  batchSize: 8,
+  accumSteps: 1,
+  /** Repeated augmentation: views per decoded clip (official V2: 4). */
+  numSample: 1,
+  samplingRate: 4,
+  maskRatio: 0.9,
+  decoderMask: "run_cell",
+  decoderMaskRatio: 0.5,
+  /** Base lr; the peak is lr × batchSize·accumSteps / 256 (numSample not counted). */
+  lr: 1e-3,
+  minLr: 1e-5,
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  weightDecayEnd: null as number | null,
+  beta1: 0.9,
+  beta2: 0.95,
+  clipGrad: null as number | null,
+  precision: "fp32",
+  seed: 0,
+  workers: 2,
+  /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
+  cacheMib: 0,
+  saveEvery: 0,
+  resume: false,
+  maxSteps: null as number | null,
+};
+export type PretrainOptions = typeof PRETRAIN_DEFAULTS;
+
+const MODEL_KEYS = ["imgSize", "numFrames", "patchSize", "embedDim", "depth", "numHeads", "decoderEmbedDim", "decoderDepth", "decoderNumHeads"] as const;
+
+export function pretrainModelConfig(o: PretrainOptions): PretrainConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const k of MODEL_KEYS) if (o[k] !== null) overrides[k] = o[k];
+  const cfg = createConfig(o.model as ModelName, overrides as never);
+  if (cfg.kind !== "pretrain") throw new Error(`--model ${o.model} is not a pre-training model (use a pretrain_videomae_* name)`);
+  return cfg;
+}
+
+export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m) => process.stderr.write(m + "\n")): Promise<TrainLoopResult & { runDir: string }> {
+  if (!o.lists.length) throw new Error("no data: give --lists FILE[,FILE…] (pre-training list files, `path 0 -1` per line)");
+  if (o.decoderMask !== "run_cell" && o.decoderMask !== "none") throw new Error(`--decoder-mask must be run_cell or none, got ${o.decoderMask}`);
+  manualSeed(o.seed);
+  const cfg = pretrainModelConfig(o);
+  const enc = cfg.encoder;
+  const dataset = new HybridDataset({
+    sources: o.lists.map((list, i) => ({ list, weight: o.weights[i] !== undefined ? Number(o.weights[i]) : 1 })),
+    numFrames: enc.numFrames,
+    samplingRate: o.samplingRate,
+    inputSize: enc.imgSize,
+    numSample: o.numSample,
+    cacheMiB: o.cacheMib,
+    masking: {
+      patchSize: enc.patchSize,
+      tubeletSize: enc.tubeletSize,
+      encoder: "tube",
+      encoderRatio: o.maskRatio,
+      decoder: o.decoderMask as "run_cell" | "none",
+      decoderRatio: o.decoderMask === "none" ? 0 : o.decoderMaskRatio,
+    },
+  });
+  const loader = new DataLoader(dataset, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log });
+  const batches = loader.numBatches(0);
+  const itersPerEpoch = Math.floor(batches / o.accumSteps);
+  if (itersPerEpoch < 1) throw new Error(`the data gives ${batches} batches of ${o.batchSize} per epoch: fewer than --accum-steps ${o.accumSteps}; lower --batch-size`);
+  log(`data: ${dataset.mix().map((m) => `${m.name} ${m.entries}×${m.weight}`).join(", ")} → ${loader.epochSize(0)} clips/epoch, ${itersPerEpoch} updates/epoch`);
+
+  const gen = new Generator(o.seed);
+  const model = createModel(cfg, {}, { generator: gen, dropGenerator: gen }) as PretrainVisionTransformer;
+  const totalBatch = o.batchSize * o.accumSteps;
+  const peak = (o.lr * totalBatch) / 256;
+  const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["mask_token", "pos_embed", "cls_token"] });
+  const optimizer = new AdamW(groups, { lr: peak, betas: [o.beta1, o.beta2], eps: 1e-8, weightDecay: o.weightDecay });
+  const sched = { epochs: o.epochs, itersPerEpoch, warmupEpochs: o.warmupEpochs };
+  const lrSchedule = cosineSchedule({ base: peak, final: (o.minLr * totalBatch) / 256, ...sched });
+  const wdSchedule = cosineSchedule({ base: o.weightDecay, final: o.weightDecayEnd ?? o.weightDecay, epochs: o.epochs, itersPerEpoch });
+  log(`model: ${o.model} (${(model.numParameters() / 1e6).toFixed(2)} M parameters, grid ${gridSize(cfg).join("×")}), peak lr ${peak.toExponential(3)}, ${o.precision}`);
+  const topts = targetOptions(cfg);
+  const decoderOn = o.decoderMask === "run_cell";
+  try {
+    const result = await trainLoop<Batch>({
+      runDir: o.out,
+      config: { command: "pretrain", ...o, modelConfig: cfg },
+      model,
+      optimizer,
+      epochs: o.epochs,
+      itersPerEpoch,
+      accumSteps: o.accumSteps,
+      lrSchedule,
+      wdSchedule,
+      clipGrad: o.clipGrad,
+      precision: o.precision as "fp32" | "bf16",
+      generator: gen,
+      resume: o.resume,
+      saveEvery: o.saveEvery,
+      maxSteps: o.maxSteps ?? undefined,
+      log,
+      batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
+      lossOf: (b) => {
+        const videos = b.video!;
+        const pred = model.forward(videos, b.encoderMask!, decoderOn ? b.decoderMask! : undefined);
+        const { loss } = pretrainLoss(videos, pred, b.encoderMask!, decoderOn ? b.decoderMask! : undefined, topts);
+        return { loss, items: b.size };
+      },
+    });
+    return { ...result, runDir: o.out };
+  } finally {
+    await loader.close();
+  }
+}
+
+/** Frees each batch's tensors once the loop has moved on to the next one. */
+export async function* disposing(it: AsyncIterable<Batch>): AsyncGenerator<Batch> {
+  let prev: Batch | null = null;
+  for await (const b of it) {
+    prev?.dispose();
+    prev = b;
+    yield b;
+  }
+  prev?.dispose();
+}
+
