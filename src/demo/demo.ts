@@ -9,11 +9,8 @@ import { join } from "node:path";
 import { generateSynthDataset } from "../data/synth/dataset.ts";
 import { evaluateList } from "../eval/evaluate.ts";
 import { loadModelForInference } from "../eval/load_model.ts";
-import { topk, ViewAggregator } from "../eval/metrics.ts";
-import { videoViews } from "../eval/views.ts";
-import { rawToTensor } from "../io/tensors.ts";
+import { predictVideo } from "../eval/predict.ts";
 import type { VisionTransformer } from "../models/vit.ts";
-import { noGrad, tidy } from "../torch/index.ts";
 import { MetricsLog } from "../train/metrics.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../train/pretrain.ts";
@@ -127,14 +124,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   let realClip: DemoSummary["realClip"] = null;
   if (existsSync(REAL_CLIP) && bestOf(ftPre)) {
     const m = await loadModelForInference<VisionTransformer>({ checkpoint: bestOf(ftPre)!, kind: "vit" });
-    const views = await videoViews(new FfmpegReader(), REAL_CLIP, { numFrames: MODEL.numFrames, rate: 2, size: MODEL.imgSize, clips: 1, crops: 1 });
-    const agg = new ViewAggregator(m.config.numClasses);
-    for (const v of views) {
-      const logits = noGrad(() => tidy(() => m.model.forward(rawToTensor({ dtype: "float32", shape: [1, v.channels, v.frames, v.height, v.width], data: v.data })).toArray()));
-      agg.add("clip", 0, logits);
-    }
-    const probs = agg.predictions()[0]!.probs;
-    realClip = { video: REAL_CLIP, predictions: topk(probs, 2).map((i) => ({ label: m.labels?.[i] ?? String(i), score: probs[i]! })) };
+    const r = await predictVideo(m.model, m.labels, new FfmpegReader(), REAL_CLIP, { rate: 2, topK: 2 });
+    realClip = { video: REAL_CLIP, predictions: r.predictions };
   }
   const recon = join(o.out, "reconstruction.png");
   const testVideo = join(dataDir, readFileSync(synth.files.test, "utf8").split(/\s/)[0]!);

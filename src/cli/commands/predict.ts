@@ -1,17 +1,10 @@
 /** `videomae predict VIDEO...`: labelled top-k for video files. */
 import { loadModelForInference } from "../../eval/load_model.ts";
-import { topk, ViewAggregator } from "../../eval/metrics.ts";
-import { parseViews, videoViews } from "../../eval/views.ts";
-import { rawToTensor } from "../../io/tensors.ts";
+import { predictVideo } from "../../eval/predict.ts";
+import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
-import { autocast, noGrad, tidy } from "../../torch/index.ts";
 import { FfmpegReader } from "../../video/index.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
-
-export interface LabelScore {
-  label: string;
-  score: number;
-}
 
 export const predictCommand: Command = {
   name: "predict",
@@ -60,26 +53,12 @@ Example:
     if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
       throw new UsageError(`the label file has ${loaded.labels.length} names but the model has ${cfg.numClasses} classes`);
     }
-    const name = (i: number) => loaded.labels?.[i] ?? `class ${i}`;
     const reader = new FfmpegReader();
-    const bf16 = v.precision === "bf16";
     for (const video of videos) {
-      const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: num(v.rate, 4, "rate"), size: cfg.imgSize, clips, crops });
-      const agg = new ViewAggregator(cfg.numClasses);
-      for (const view of views) {
-        const logits = noGrad(() =>
-          tidy(() => {
-            const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
-            return (bf16 ? autocast(() => loaded.model.forward(x)) : loaded.model.forward(x)).float().toArray();
-          }),
-        );
-        agg.add(video, 0, logits);
-      }
-      const probs = agg.predictions()[0]!.probs;
-      const predictions: LabelScore[] = topk(probs, Math.min(k, cfg.numClasses)).map((i) => ({ label: name(i), score: probs[i]! }));
-      if (v.json) console.log(JSON.stringify({ video, views: views.length, predictions }));
+      const { views, predictions } = await predictVideo(loaded.model, loaded.labels, reader, video, { clips, crops, rate: num(v.rate, 4, "rate"), topK: k, precision: v.precision === "bf16" ? "bf16" : "fp32" });
+      if (v.json) console.log(JSON.stringify({ video, views, predictions }));
       else {
-        console.log(`${video} (${views.length} view${views.length > 1 ? "s" : ""}):`);
+        console.log(`${video} (${views} view${views > 1 ? "s" : ""}):`);
         for (const p of predictions) console.log(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label}`);
       }
     }

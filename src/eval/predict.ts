@@ -1,0 +1,46 @@
+/** Labelled top-k for one video: views → logits → softmax mean → top-k {label, score}. */
+import { rawToTensor } from "../io/tensors.ts";
+import type { VisionTransformer } from "../models/vit.ts";
+import { autocast, noGrad, tidy } from "../torch/index.ts";
+import type { VideoReader } from "../video/reader.ts";
+import { topk, ViewAggregator } from "./metrics.ts";
+import { videoViews } from "./views.ts";
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface PredictOptions {
+  clips?: number;
+  crops?: number;
+  /** Frame stride (default 4). */
+  rate?: number;
+  topK?: number;
+  precision?: "fp32" | "bf16";
+}
+
+export async function predictVideo(
+  model: VisionTransformer,
+  labels: readonly string[] | null,
+  reader: VideoReader,
+  video: string,
+  o: PredictOptions = {},
+): Promise<{ views: number; predictions: LabelScore[] }> {
+  const cfg = model.config;
+  const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: o.rate ?? 4, size: cfg.imgSize, clips: o.clips ?? 1, crops: o.crops ?? 1 });
+  const agg = new ViewAggregator(cfg.numClasses);
+  model.eval();
+  for (const view of views) {
+    const logits = noGrad(() =>
+      tidy(() => {
+        const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
+        return (o.precision === "bf16" ? autocast(() => model.forward(x)) : model.forward(x)).float().toArray();
+      }),
+    );
+    agg.add(video, 0, logits);
+  }
+  const probs = agg.predictions()[0]!.probs;
+  const predictions = topk(probs, Math.min(o.topK ?? 5, cfg.numClasses)).map((i) => ({ label: labels?.[i] ?? `class ${i}`, score: probs[i]! }));
+  return { views: views.length, predictions };
+}
