@@ -77,6 +77,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     },
     say,
   );
+  interrupted(pt);
   const losses = new MetricsLog(join(ptDir, "metrics.jsonl")).read().filter((r) => r.kind === "train").map((r) => Number(r.loss));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.floor(losses.length / 10));
@@ -105,9 +106,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       say,
     );
   say(`[3/6] fine-tuning the pre-trained encoder, ${ftEpochs} epochs`);
-  const ftPre = await ft("finetune-pretrained", pt.lastCheckpoint);
+  const ftPre = interrupted(await ft("finetune-pretrained", pt.lastCheckpoint));
   say(`[4/6] the same fine-tuning from scratch (same architecture, same budget)`);
-  const ftScratch = await ft("finetune-scratch", null);
+  const ftScratch = interrupted(await ft("finetune-scratch", null));
 
   say(`[5/6] multi-view testing (2 clips × 3 crops, softmax mean)`);
   const evalRun = async (ckpt: string | null): Promise<{ top1: number; top5: number }> => {
@@ -143,6 +144,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     realClip,
     reconstruction: recon,
   };
+}
+
+export class DemoInterrupted extends Error {
+  constructor() {
+    super("demo interrupted; its stages were checkpointed — run it again to resume");
+    this.name = "DemoInterrupted";
+  }
+}
+
+/** A stage stopped by Ctrl-C/SIGTERM ends the demo (the stage saved its checkpoint). */
+function interrupted<R extends { stoppedBy: string }>(r: R): R {
+  if (r.stoppedBy === "signal") throw new DemoInterrupted();
+  return r;
 }
 
 export function formatDemoSummary(s: DemoSummary, outDir: string): string {
