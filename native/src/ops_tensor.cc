@@ -11,6 +11,19 @@ at::TensorOptions opts(const Args& a, size_t i) {
   return at::TensorOptions().dtype(a.has(i) ? a.dtype(i) : at::kFloat);
 }
 
+// The index list of t[i0, i1, ...]: a JS array of tensors, with null/undefined for ':'.
+c10::List<c10::optional<at::Tensor>> indexList(const Args& a, size_t i) {
+  if (!a.has(i) || !a[i].IsArray()) throw std::invalid_argument("argument " + std::to_string(i) + " must be an array of index tensors");
+  auto arr = a[i].As<Napi::Array>();
+  c10::List<c10::optional<at::Tensor>> idx;
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr.Get(k);
+    if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
+    else idx.push_back(unwrapTensor(a.env, v, "index"));
+  }
+  return idx;
+}
+
 at::Tensor onesLike(const at::Tensor& t) { return at::ones_like(t); }
 
 OpRegistrar creation({
@@ -69,27 +82,9 @@ OpRegistrar indexing({
     {"maskedFill", [](const Args& a) { return a.ret(a.t(0).masked_fill(a.t(1), a.scalar(2))); }},
     // index(t, [idx0?, idx1?, ...]): PyTorch's t[idx0, idx1, ...] with long or bool indices;
     // null entries stand for ':'.
-    {"index", [](const Args& a) {
-       auto arr = a[1].As<Napi::Array>();
-       c10::List<c10::optional<at::Tensor>> idx;
-       for (uint32_t k = 0; k < arr.Length(); k++) {
-         Napi::Value v = arr.Get(k);
-         if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-         else idx.push_back(unwrapTensor(a.env, v, "index"));
-       }
-       return a.ret(at::index(a.t(0), idx));
-     }},
+    {"index", [](const Args& a) { return a.ret(at::index(a.t(0), indexList(a, 1))); }},
     // indexPut(t, [idx...], values, accumulate): out-of-place t[idx] = values
-    {"indexPut", [](const Args& a) {
-       auto arr = a[1].As<Napi::Array>();
-       c10::List<c10::optional<at::Tensor>> idx;
-       for (uint32_t k = 0; k < arr.Length(); k++) {
-         Napi::Value v = arr.Get(k);
-         if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-         else idx.push_back(unwrapTensor(a.env, v, "index"));
-       }
-       return a.ret(at::index_put(a.t(0), idx, a.t(2), a.b(3)));
-     }},
+    {"indexPut", [](const Args& a) { return a.ret(at::index_put(a.t(0), indexList(a, 1), a.t(2), a.b(3))); }},
     {"nonzero", [](const Args& a) { return a.ret(a.t(0).nonzero()); }},
     {"cat", [](const Args& a) { return a.ret(at::cat(a.tensors(0), a.i(1))); }},
     {"stack", [](const Args& a) { return a.ret(at::stack(a.tensors(0), a.i(1))); }},

@@ -8,22 +8,19 @@
  */
 import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
 import { Mixup } from "../data/mixup.ts";
-import { createConfig, type ModelName, type VitConfig } from "../models/config.ts";
+import type { VitConfig } from "../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
 import { F, Generator, manualSeed, noGrad, tidy } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { disposing } from "./pretrain.ts";
+import { BACKBONE_OVERRIDES, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { disposing } from "./batches.ts";
 
 export const FINETUNE_DEFAULTS = {
+  ...RUN_DEFAULTS,
   model: "vit_small_patch16_224",
-  imgSize: null as number | null,
-  numFrames: null as number | null,
-  patchSize: null as number | null,
-  embedDim: null as number | null,
-  depth: null as number | null,
-  numHeads: null as number | null,
+  ...BACKBONE_OVERRIDES,
   /** Weights to start from: a pre-training or fine-tuned checkpoint (ours or official); none = from scratch. */
   finetune: null as string | null,
   /** JSON list: model class i ← checkpoint head row map[i] (710 → 400 style); else a new head. */
@@ -35,15 +32,9 @@ export const FINETUNE_DEFAULTS = {
   numClasses: null as number | null,
   out: "runs/finetune",
   epochs: 30,
-  batchSize: 8,
-  accumSteps: 1,
   numSample: 2,
-  samplingRate: 4,
-  lr: 1e-3,
   minLr: 1e-6,
   warmupEpochs: 5,
-  weightDecay: 0.05,
-  beta1: 0.9,
   beta2: 0.999,
   layerDecay: 0.75,
   dropPath: 0.1,
@@ -55,22 +46,11 @@ export const FINETUNE_DEFAULTS = {
   randAugment: true,
   flip: true,
   erasing: 0.25,
-  clipGrad: null as number | null,
-  precision: "fp32",
-  seed: 0,
-  workers: 2,
-  /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
-  cacheMib: 0,
-  saveEvery: 0,
-  resume: false,
-  maxSteps: null as number | null,
 };
 export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
 
 export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): VitConfig {
-  const overrides: Record<string, unknown> = { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate };
-  for (const k of ["imgSize", "numFrames", "patchSize", "embedDim", "depth", "numHeads"] as const) if (o[k] !== null) overrides[k] = o[k];
-  const cfg = createConfig(o.model as ModelName, overrides as never);
+  const cfg = modelConfigFrom(o, Object.keys(BACKBONE_OVERRIDES), { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate });
   if (cfg.kind !== "vit") throw new Error(`--model ${o.model} is not a fine-tune model (use a vit_* name)`);
   return cfg;
 }

@@ -6,22 +6,19 @@
  * lr = base × total batch / 256, per-iteration warm-up + cosine.
  */
 import { DataLoader, HybridDataset, type Batch } from "../data/index.ts";
-import { createConfig, gridSize, type ModelName, type PretrainConfig } from "../models/config.ts";
+import { gridSize, type PretrainConfig } from "../models/config.ts";
 import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
+import { disposing } from "./batches.ts";
+import { BACKBONE_OVERRIDES, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
 export const PRETRAIN_DEFAULTS = {
+  ...RUN_DEFAULTS,
   model: "pretrain_videomae_small_patch16_224",
-  /** Model overrides (null = the registry's value). */
-  imgSize: null as number | null,
-  numFrames: null as number | null,
-  patchSize: null as number | null,
-  embedDim: null as number | null,
-  depth: null as number | null,
-  numHeads: null as number | null,
+  ...BACKBONE_OVERRIDES,
   decoderEmbedDim: null as number | null,
   decoderDepth: null as number | null,
   decoderNumHeads: null as number | null,
@@ -30,41 +27,21 @@ export const PRETRAIN_DEFAULTS = {
   /** Per-list repeat weights (default 1 each). */
   weights: [] as string[],
   out: "runs/pretrain",
-  epochs: 10,
-  batchSize: 8,
-  accumSteps: 1,
   /** Repeated augmentation: views per decoded clip (official V2: 4). */
   numSample: 1,
-  samplingRate: 4,
   maskRatio: 0.9,
   decoderMask: "run_cell",
   decoderMaskRatio: 0.5,
-  /** Base lr; the peak is lr × batchSize·accumSteps / 256 (numSample not counted). */
-  lr: 1e-3,
   minLr: 1e-5,
-  warmupEpochs: 1,
-  weightDecay: 0.05,
   weightDecayEnd: null as number | null,
-  beta1: 0.9,
   beta2: 0.95,
-  clipGrad: null as number | null,
-  precision: "fp32",
-  seed: 0,
-  workers: 2,
-  /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
-  cacheMib: 0,
-  saveEvery: 0,
-  resume: false,
-  maxSteps: null as number | null,
 };
 export type PretrainOptions = typeof PRETRAIN_DEFAULTS;
 
-const MODEL_KEYS = ["imgSize", "numFrames", "patchSize", "embedDim", "depth", "numHeads", "decoderEmbedDim", "decoderDepth", "decoderNumHeads"] as const;
+const MODEL_KEYS = [...Object.keys(BACKBONE_OVERRIDES), "decoderEmbedDim", "decoderDepth", "decoderNumHeads"];
 
 export function pretrainModelConfig(o: PretrainOptions): PretrainConfig {
-  const overrides: Record<string, unknown> = {};
-  for (const k of MODEL_KEYS) if (o[k] !== null) overrides[k] = o[k];
-  const cfg = createConfig(o.model as ModelName, overrides as never);
+  const cfg = modelConfigFrom(o, MODEL_KEYS);
   if (cfg.kind !== "pretrain") throw new Error(`--model ${o.model} is not a pre-training model (use a pretrain_videomae_* name)`);
   return cfg;
 }
@@ -140,15 +117,3 @@ export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m
     await loader.close();
   }
 }
-
-/** Frees each batch's tensors once the loop has moved on to the next one. */
-export async function* disposing(it: AsyncIterable<Batch>): AsyncGenerator<Batch> {
-  let prev: Batch | null = null;
-  for await (const b of it) {
-    prev?.dispose();
-    prev = b;
-    yield b;
-  }
-  prev?.dispose();
-}
-

@@ -1,0 +1,43 @@
+/**
+ * Options shared by `pretrain` and `finetune`: backbone overrides of the registry model, and the
+ * run machinery (batching, optimiser, precision, data loading, checkpoints).
+ */
+import { createConfig, type ModelConfig, type ModelName } from "../models/config.ts";
+
+/** Backbone fields a run may override (null = the registry's value). */
+export const BACKBONE_OVERRIDES = {
+  imgSize: null as number | null,
+  numFrames: null as number | null,
+  patchSize: null as number | null,
+  embedDim: null as number | null,
+  depth: null as number | null,
+  numHeads: null as number | null,
+};
+
+export const RUN_DEFAULTS = {
+  epochs: 10,
+  batchSize: 8,
+  accumSteps: 1,
+  samplingRate: 4,
+  /** Base lr; the peak is lr × batchSize·accumSteps / 256 (numSample not counted, as officially). */
+  lr: 1e-3,
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  beta1: 0.9,
+  clipGrad: null as number | null,
+  precision: "fp32",
+  seed: 0,
+  workers: 2,
+  /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
+  cacheMib: 0,
+  saveEvery: 0,
+  resume: false,
+  maxSteps: null as number | null,
+};
+
+/** A registry model with the run's non-null overrides of `keys` applied. */
+export function modelConfigFrom(o: Record<string, unknown> & { model: string }, keys: readonly string[], extra: Record<string, unknown> = {}): ModelConfig {
+  const overrides: Record<string, unknown> = { ...extra };
+  for (const k of keys) if (o[k] !== null && o[k] !== undefined) overrides[k] = o[k];
+  return createConfig(o.model as ModelName, overrides as never);
+}
