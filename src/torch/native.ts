@@ -58,6 +58,31 @@ export class NativeAddonMissingError extends Error {
   }
 }
 
+/**
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise recent CPUs (e.g. Sapphire Rapids) and falls
+ * back to its generic "Prescott" SSE3 kernels: 2048² fp32 GEMM at ~65 instead of ~280 GFLOP/s
+ * on 2 cores here. Unless OPENBLAS_CORETYPE is already set (the user's or the machine's choice
+ * wins), pick the kernel family the CPU supports. It must happen before the addon (and with it
+ * OpenBLAS) is loaded; child processes (the PyTorch bench reference) inherit the same choice.
+ */
+function chooseOpenBlasCore(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return process.env.OPENBLAS_CORETYPE;
+  let flags: Set<string>;
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
+    flags = new Set(line.trim().split(/\s+/));
+  } catch {
+    return undefined;
+  }
+  let core: string | undefined;
+  if (["avx512f", "avx512bw", "avx512vl", "avx512dq"].every((f) => flags.has(f))) core = flags.has("avx512_bf16") ? "COOPERLAKE" : "SKYLAKEX";
+  else if (flags.has("avx2") && flags.has("fma")) core = "HASWELL";
+  if (core) process.env.OPENBLAS_CORETYPE = core;
+  return core;
+}
+
+const openBlasCore = chooseOpenBlasCore();
+
 function load(): NativeAddon {
   if (!existsSync(addonPath)) throw new NativeAddonMissingError(addonPath);
   try {
@@ -92,6 +117,8 @@ export function getNumThreads(): number {
 export interface BlasInfo {
   /** Shared libraries of the BLAS that this process loaded. */
   libraries: string[];
+  /** OpenBLAS kernel family in use when chosen through OPENBLAS_CORETYPE (by us or the user). */
+  coretype: string | null;
   /** "openmp" shares torch's thread pool (good); "pthreads" oversubscribes; "other" is unknown. */
   threading: "openmp" | "pthreads" | "other";
 }
@@ -102,7 +129,7 @@ export function blasInfo(): BlasInfo {
   try {
     maps = readFileSync("/proc/self/maps", "utf8");
   } catch {
-    return { libraries: [], threading: "other" };
+    return { libraries: [], threading: "other", coretype: openBlasCore ?? null };
   }
   const libs = [...new Set(maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").filter((p) => /blas/.test(p)))];
   const threading = libs.some((l) => l.includes("openblas-openmp"))
@@ -110,5 +137,5 @@ export function blasInfo(): BlasInfo {
     : libs.some((l) => l.includes("pthread"))
       ? "pthreads"
       : "other";
-  return { libraries: libs, threading };
+  return { libraries: libs, threading, coretype: openBlasCore ?? null };
 }

@@ -26,7 +26,7 @@ oversubscribes the cores), and whether ffmpeg/ffprobe are on PATH.`,
       return 0;
     }
     console.log(`libtorch ${report.torchVersion}, ${report.threads} threads`);
-    console.log(`BLAS: ${report.blas.threading} (${report.blas.libraries.join(", ") || "not loaded yet"})`);
+    console.log(`BLAS: ${report.blas.threading}, kernels ${report.blas.coretype ?? "auto-detected"} (${report.blas.libraries.join(", ") || "not loaded yet"})`);
     if (report.blas.threading === "pthreads") {
       console.log("  warning: the pthreads OpenBLAS fights torch's OpenMP pool; apt-get install libopenblas0-openmp");
     }
