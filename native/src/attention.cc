@@ -46,6 +46,8 @@ void gemmAten(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
 }
 
 GemmFn chooseGemm() {
+  // VIDEOMAE_ATTN_GEMM=aten forces the portable path (for comparisons and debugging).
+  if (const char* e = std::getenv("VIDEOMAE_ATTN_GEMM"); e && std::string(e) == "aten") return gemmAten;
   for (const char* lib : {"libblas.so.3", "libopenblas.so.0", "libmkl_rt.so"}) {
     if (void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
       if (auto f = reinterpret_cast<SgemmFortran>(dlsym(h, "sgemm_"))) {
