@@ -3,7 +3,6 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface Command {
   name: string;
-  summary: string;
   /** Full --help text: usage, options with defaults, an example. */
   help: string;
   run(argv: string[]): Promise<number | void>;

@@ -5,19 +5,28 @@
  */
 import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";
-import { benchCommand } from "./commands/bench.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { convertCommand } from "./commands/convert.ts";
-import { doctorCommand } from "./commands/doctor.ts";
-import { evalCommand } from "./commands/eval.ts";
-import { extractCommand } from "./commands/extract.ts";
-import { forwardCommand } from "./commands/forward.ts";
-import { infoCommand } from "./commands/info.ts";
-import { predictCommand } from "./commands/predict.ts";
-import { reconstructCommand } from "./commands/reconstruct.ts";
-import { finetuneCommand, pretrainCommand } from "./commands/train.ts";
 
-const commands: Command[] = [demoCommand, pretrainCommand, finetuneCommand, evalCommand, benchCommand, doctorCommand, infoCommand, forwardCommand, convertCommand, reconstructCommand, predictCommand, extractCommand];
+/**
+ * The commands, loaded only when run: commands that need no tensors (probe, frames, synth,
+ * info, convert) then work even before the native addon is built.
+ */
+const commands: { name: string; summary: string; load: () => Promise<Command> }[] = [
+  { name: "demo", summary: "the whole workflow on embedded synthetic data (pretrain → fine-tune vs scratch → eval)", load: async () => (await import("./commands/demo.ts")).demoCommand },
+  { name: "pretrain", summary: "self-supervised pre-training with dual masking (or V1 tube masking)", load: async () => (await import("./commands/train.ts")).pretrainCommand },
+  { name: "finetune", summary: "supervised fine-tuning / post-pre-training (layer decay, mixup/cutmix, validation)", load: async () => (await import("./commands/train.ts")).finetuneCommand },
+  { name: "eval", summary: "multi-view testing (clips × crops, softmax averaging): top-1/top-5, per-class, confusion", load: async () => (await import("./commands/eval.ts")).evalCommand },
+  { name: "predict", summary: "classify video files: labelled top-k", load: async () => (await import("./commands/predict.ts")).predictCommand },
+  { name: "extract", summary: "sliding-window features for temporal action detection (.npy per video)", load: async () => (await import("./commands/extract.ts")).extractCommand },
+  { name: "reconstruct", summary: "picture of a masked autoencoder's reconstruction of a video clip (PNG)", load: async () => (await import("./commands/reconstruct.ts")).reconstructCommand },
+  { name: "info", summary: "describe a model: parameters, GMACs, token counts and sequence lengths", load: async () => (await import("./commands/info.ts")).infoCommand },
+  { name: "forward", summary: "run a model on an .npy input (logits, features, or pretraining predictions and loss)", load: async () => (await import("./commands/forward.ts")).forwardCommand },
+  { name: "convert", summary: "convert a PyTorch checkpoint (.pth) to safetensors, optionally changing float precision", load: async () => (await import("./commands/convert.ts")).convertCommand },
+  { name: "probe", summary: "show a video's size, frame rate, frame count, duration, rotation and codec", load: async () => (await import("./commands/probe.ts")).probeCommand },
+  { name: "frames", summary: "decode chosen frames of a video to a uint8 .npy array (T, H, W, 3)", load: async () => (await import("./commands/frames.ts")).framesCommand },
+  { name: "synth", summary: "generate the synthetic motion-classification video dataset (mp4 + list files)", load: async () => (await import("./commands/synth.ts")).synthCommand },
+  { name: "bench", summary: "measure speed side by side with PyTorch (GEMM, per-op overhead, ViT inference and pre-training)", load: async () => (await import("./commands/bench.ts")).benchCommand },
+  { name: "doctor", summary: "show the libtorch build, threads, BLAS and ffmpeg this installation uses", load: async () => (await import("./commands/doctor.ts")).doctorCommand },
+];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -39,11 +48,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(help());
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     console.error(`videomae: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
+  const cmd = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(cmd.help);
     return 0;

@@ -101,6 +101,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         layerDecay: 0.75,
         dropPath: 0.1,
         randAugment: false,
+        // A horizontal flip turns move_right into move_left: off, as for SSv2 officially.
+        flip: false,
         resume: true,
       },
       say,

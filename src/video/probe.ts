@@ -110,12 +110,16 @@ export function parseProbe(path: string, json: ProbeJson, packetCount?: number):
   const rateOk = r > 0 && Number.isFinite(r);
   const avgAgrees = !(avg > 0 && Number.isFinite(avg)) || Math.abs(avg - r) / r < 1e-3;
   const countAgrees = durationSec === 0 || Math.abs(frameCount - durationSec * r) <= Math.max(2, 0.02 * frameCount);
-  const constantRate = rateOk && avgAgrees && countAgrees;
+  const formatName = json.format?.format_name ?? "";
+  // AVI timestamps count container chunks, and empty chunks (dropped frames) shift every later
+  // frame's timestamp: select AVI frames by decode order instead (measured on a VP9 AVI whose
+  // 5 empty chunks after frame 0 made timestamp selection return the wrong frames).
+  const chunkTimed = /(^|,)avi(,|$)/.test(formatName);
+  const constantRate = rateOk && avgAgrees && countAgrees && !chunkTimed;
   const fps = constantRate ? r : avg > 0 && Number.isFinite(avg) ? avg : durationSec > 0 ? frameCount / durationSec : rateOk ? r : 0;
 
   const rotation = rotationOf(s);
   const swap = rotation === 90 || rotation === 270;
-  const formatName = json.format?.format_name ?? "";
   const formatStartSec = finiteOr(Number(json.format?.start_time), 0);
 
   return {

@@ -6,7 +6,6 @@ import { parseOptions, type Command } from "../command.ts";
 
 export const benchCommand: Command = {
   name: "bench",
-  summary: "measure speed side by side with PyTorch (GEMM, per-op overhead)",
   help: `Usage: videomae bench [--quick] [--json] [--no-torch] [--out FILE]
 
 Runs our implementation and a PyTorch reference (Debian's /usr/bin/python3 with torch, when

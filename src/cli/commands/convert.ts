@@ -9,7 +9,6 @@ const DTYPES = { f32: "float32", f16: "float16", bf16: "bfloat16" } as const;
 
 export const convertCommand: Command = {
   name: "convert",
-  summary: "convert a PyTorch checkpoint (.pth) to safetensors, optionally changing float precision",
   help: `Usage: videomae convert IN.pth OUT.safetensors [--dtype f32|f16|bf16] [--json]
 
 Reads the state dict of an official checkpoint (found under "model" or "module", or a bare

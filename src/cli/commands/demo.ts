@@ -6,7 +6,6 @@ import { num, parseOptions, type Command } from "../command.ts";
 
 export const demoCommand: Command = {
   name: "demo",
-  summary: "the whole workflow on embedded synthetic data (pretrain → fine-tune vs scratch → eval)",
   help: `Usage: videomae demo [--out DIR] [--quick] [--seed S] [--workers W] [--json]
 
 Generates a small synthetic video dataset whose classes differ only in motion, pre-trains a tiny

@@ -4,7 +4,6 @@ import { spawnSync } from "node:child_process";
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "show the libtorch build, threads, BLAS and ffmpeg this installation uses",
   help: `Usage: videomae doctor [--json]
 
 Prints what the native core loaded: libtorch version and parallel settings, the number of

@@ -10,7 +10,6 @@ const PRESETS: Record<string, string> = { kinetics: "5x3", ssv2: "2x3", quick: "
 
 export const evalCommand: Command = {
   name: "eval",
-  summary: "multi-view testing (clips × crops, softmax averaging): top-1/top-5, per-class, confusion",
   help: `Usage: videomae eval --test LIST --checkpoint FILE [--model NAME | --config FILE] [--labels FILE]
                      [--views 5x3|2x3|CxK|kinetics|ssv2] [--rate R] [--sampling dense|segment]
                      [--predictions OUT.jsonl] [--batch-size B] [--workers W] [--precision fp32|bf16] [--json]

@@ -25,7 +25,6 @@ function videosOf(arg: string): string[] {
 
 export const extractCommand: Command = {
   name: "extract",
-  summary: "sliding-window features for temporal action detection (.npy per video)",
   help: `Usage: videomae extract VIDEO_OR_LIST --out DIR --checkpoint FILE [--model NAME | --config FILE]
                         [--window 16] [--stride 4] [--normalize none|imagenet] [--batch 4] [--force] [--json]
 

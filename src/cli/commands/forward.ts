@@ -22,7 +22,6 @@ async function readMask(path: string, what: string): Promise<Uint8Array> {
 
 export const forwardCommand: Command = {
   name: "forward",
-  summary: "run a model on an .npy input (logits, features, or pretraining predictions and loss)",
   help: `Usage:
   videomae forward (--model NAME | --config FILE.json) --checkpoint FILE --input X.npy --out Y.npy [--features]
   videomae forward --pretrain (--model NAME | --config FILE.json) --checkpoint FILE --input X.npy

@@ -9,7 +9,6 @@ import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const infoCommand: Command = {
   name: "info",
-  summary: "describe a model: parameters, GMACs, token counts and sequence lengths",
   help: `Usage: videomae info --model NAME [--encoder-ratio R] [--decoder-ratio R] [--json]
        videomae info --list
 

@@ -8,7 +8,6 @@ import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const predictCommand: Command = {
   name: "predict",
-  summary: "classify video files: labelled top-k",
   help: `Usage: videomae predict VIDEO... --checkpoint FILE [--model NAME | --config FILE] [--labels FILE]
                         [--top-k K] [--views CLIPSxCROPS] [--rate R] [--precision fp32|bf16] [--json]
 

@@ -9,7 +9,6 @@ import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const reconstructCommand: Command = {
   name: "reconstruct",
-  summary: "picture of a masked autoencoder's reconstruction of a video clip (PNG)",
   help: `Usage: videomae reconstruct VIDEO --checkpoint PRETRAIN [--model NAME | --config FILE] --out recon.png
                            [--start F] [--stride S] [--mask-ratio R] [--seed S] [--json]
 

@@ -35,7 +35,6 @@ function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): 
 
 export const pretrainCommand: Command = {
   name: "pretrain",
-  summary: "self-supervised pre-training with dual masking (or V1 tube masking)",
   help: `Usage: videomae pretrain --lists A.csv[,B.csv…] [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
 
 Pre-trains a VideoMAE V2 encoder-decoder on unlabelled videos: tube masking for the encoder
@@ -60,7 +59,6 @@ Example:
 
 export const finetuneCommand: Command = {
   name: "finetune",
-  summary: "supervised fine-tuning / post-pre-training (layer decay, mixup/cutmix, validation)",
   help: `Usage: videomae finetune --train TRAIN.csv [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
                          [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
 

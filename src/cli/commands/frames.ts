@@ -1,0 +1,92 @@
+/**
+ * `videomae frames VIDEO --indices 0,4,8 [--size S | --width W --height H] --out frames.npy`:
+ * decodes the given frames with the data loaders' reader and saves them as a uint8 NumPy array
+ * of shape (T, H, W, 3), RGB — for checking decoding against another tool (decord, PyAV, OpenCV).
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+
+import { writeNpy } from "../../io/npy.ts";
+import { FfmpegReader, type ResizeSpec } from "../../video/index.ts";
+import { assertFile } from "../../video/probe.ts";
+import { UsageError, num, parseOptions, type Command } from "../command.ts";
+
+export const framesCommand: Command = {
+  name: "frames",
+  help: `Usage: videomae frames VIDEO --indices I,J,... --out FILE.npy [--size S | --width W --height H] [--json]
+
+Decodes the frames at the given 0-based indices (presentation order, as decord's get_batch;
+any order, repeats allowed) and writes them, in that order, as a uint8 RGB array of shape
+(T, H, W, 3) to a NumPy .npy file (np.load reads it).
+
+Options:
+  --indices LIST   comma-separated frame indices, e.g. 0,4,8 (required; see "videomae probe"
+                   for the frame count)
+  --out FILE       .npy file to write (required; missing folders are created)
+  --size S         resize so the short side is S, keeping the aspect ratio (long side
+                   truncated, as the official short-side resize); default: no resize
+  --width W --height H
+                   resize to exactly W×H instead (aspect ratio not kept)
+  --json           print {"out", "shape", "dtype", "indices"} as JSON
+
+Example:
+  videomae frames clip.mp4 --indices 0,4,8,12 --size 224 --out frames.npy
+  python -c "import numpy as np; print(np.load('frames.npy').shape)"   # (4, 224, 298, 3)`,
+  async run(argv) {
+    const { values, positionals } = parseOptions(
+      argv,
+      {
+        indices: { type: "string" },
+        out: { type: "string" },
+        size: { type: "string" },
+        width: { type: "string" },
+        height: { type: "string" },
+        json: { type: "boolean" },
+      },
+      true,
+    );
+    if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
+    if (values.indices === undefined) throw new UsageError("--indices is required, e.g. --indices 0,4,8");
+    if (!values.out) throw new UsageError("--out FILE.npy is required");
+    const indices = parseIndices(values.indices);
+    const size = parseSize(values.size, values.width, values.height);
+    const path = positionals[0]!;
+    await assertFile(path, "check the path on the command line");
+
+    const clip = await new FfmpegReader().readFrames(path, indices, size);
+    const shape = [clip.frames, clip.height, clip.width, 3];
+    await mkdir(dirname(values.out), { recursive: true });
+    await writeNpy(values.out, { dtype: "uint8", shape, data: clip.data });
+    if (values.json) console.log(JSON.stringify({ out: values.out, shape, dtype: "uint8", indices }));
+    else console.log(`wrote ${values.out}: uint8 array (${shape.join(", ")}) — frames ${indices.join(",")} of ${path}`);
+    return 0;
+  },
+};
+
+/** "0,4,8" → [0, 4, 8]; whitespace around entries is allowed, anything else is a usage error. */
+export function parseIndices(text: string): number[] {
+  const parts = text.split(",").map((p) => p.trim());
+  const bad = parts.find((p) => !/^\d+$/.test(p));
+  if (bad !== undefined) {
+    throw new UsageError(`--indices must be comma-separated frame numbers (integers ≥ 0), e.g. 0,4,8; got '${text}' (bad entry '${bad}')`);
+  }
+  const out = parts.map(Number);
+  const huge = out.find((i) => !Number.isSafeInteger(i));
+  if (huge !== undefined) throw new UsageError(`--indices: ${parts[out.indexOf(huge)]} is too large`);
+  return out;
+}
+
+function parseSize(size: string | undefined, width: string | undefined, height: string | undefined): ResizeSpec | undefined {
+  const positive = (v: string, name: string) => {
+    const n = num(v, 0, name);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+  if (size !== undefined) {
+    if (width !== undefined || height !== undefined) throw new UsageError("give either --size (short side) or --width and --height, not both");
+    return { shortSide: positive(size, "size") };
+  }
+  if (width === undefined && height === undefined) return undefined;
+  if (width === undefined || height === undefined) throw new UsageError("--width and --height go together (or use --size for a short-side resize)");
+  return { width: positive(width, "width"), height: positive(height, "height") };
+}

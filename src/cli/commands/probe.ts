@@ -1,0 +1,57 @@
+/**
+ * `videomae probe VIDEO [--json]`: what the video reader sees in a file — displayed size, frame
+ * rate, frame count (the valid frame indices are 0..frames−1), duration, rotation and codec.
+ */
+import { FfmpegReader, type VideoInfo } from "../../video/index.ts";
+import { assertFile } from "../../video/probe.ts";
+import { UsageError, parseOptions, type Command } from "../command.ts";
+
+export const probeCommand: Command = {
+  name: "probe",
+  help: `Usage: videomae probe VIDEO [--json]
+
+Runs ffprobe through the same reader the data loaders use and prints what they will see: the
+displayed size (after rotation metadata is applied), frames per second, the number of frames
+(valid frame indices are 0..frames-1), duration, rotation and codec.
+
+Options:
+  --json   print one JSON object with the fields
+           path, width, height, fps, frameCount, durationSec, rotation, codec
+
+Example:
+  videomae probe clip.mp4
+  videomae probe clip.mp4 --json`,
+  async run(argv) {
+    const { values, positionals } = parseOptions(argv, { json: { type: "boolean" } }, true);
+    if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
+    const path = positionals[0]!;
+    await assertFile(path, "check the path on the command line");
+    const full = await new FfmpegReader().probe(path);
+    // Only the VideoInfo fields: the reader's seek internals are not part of the stable output.
+    const info: VideoInfo = {
+      path: full.path,
+      width: full.width,
+      height: full.height,
+      fps: full.fps,
+      frameCount: full.frameCount,
+      durationSec: full.durationSec,
+      rotation: full.rotation,
+      codec: full.codec,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(info));
+      return 0;
+    }
+    const rows: [string, string][] = [
+      ["path", info.path],
+      ["size", `${info.width}×${info.height} (width×height)`],
+      ["fps", `${Number(info.fps.toFixed(3))}`],
+      ["frames", `${info.frameCount} (indices 0..${info.frameCount - 1})`],
+      ["duration", `${Number(info.durationSec.toFixed(3))} s`],
+      ["rotation", `${info.rotation}°`],
+      ["codec", info.codec],
+    ];
+    for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);
+    return 0;
+  },
+};
