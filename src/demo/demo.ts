@@ -54,8 +54,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   say(`      ${synth.classes.join(", ")}: ${synth.counts.train} train / ${synth.counts.val} val / ${synth.counts.test} test videos`);
 
   const common = { ...MODEL, seed: o.seed, workers: o.workers, cacheMib: 128, samplingRate: 2 };
-  const ptEpochs = o.quick ? 3 : 40;
-  const ftEpochs = o.quick ? 2 : 25;
+  const ptEpochs = o.quick ? 3 : 30;
+  const ftEpochs = o.quick ? 2 : 20;
   say(`[2/6] pre-training (dual masking: tube 90 % + running cell 50 %), ${ptEpochs} epochs`);
   const ptDir = join(o.out, "pretrain");
   const pt = await pretrain(
@@ -100,9 +100,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         warmupEpochs: o.quick ? 0 : 3,
         layerDecay: 0.75,
         dropPath: 0.1,
+        // Toy-scale augmentation: 32-px frames and 4 classes. No flips (a horizontal flip turns
+        // move_right into move_left, as for SSv2 officially), no RandAugment/erasing/mixup, and
+        // crops of at least half the frame so the moving shape stays in view.
         randAugment: false,
-        // A horizontal flip turns move_right into move_left: off, as for SSv2 officially.
         flip: false,
+        erasing: 0,
+        mixup: 0,
+        cutmix: 0,
+        cropScaleMin: 0.5,
         resume: true,
       },
       say,

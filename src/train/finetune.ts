@@ -46,6 +46,8 @@ export const FINETUNE_DEFAULTS = {
   randAugment: true,
   flip: true,
   erasing: 0.25,
+  /** Smallest area fraction of the random-resized crop (official 0.08). */
+  cropScaleMin: 0.08,
 };
 export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
 
@@ -80,7 +82,7 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
   const labels = o.labels ? readLabelNames(o.labels) : null;
   const numClasses = o.numClasses ?? labels?.length ?? Math.max(...readList(o.train, "video-label").map((e) => e.label)) + 1;
   const cfg = finetuneModelConfig(o, numClasses);
-  const augment = { flip: o.flip, randAug: o.randAugment, erasing: o.erasing > 0 ? o.erasing : (false as const) };
+  const augment = { flip: o.flip, randAug: o.randAugment, erasing: o.erasing > 0 ? o.erasing : (false as const), scale: [o.cropScaleMin, 1] as [number, number] };
   const train = new VideoClsDataset({ mode: "train", list: o.train, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, numSample: o.numSample, inputSize: cfg.imgSize, augment, cacheMiB: o.cacheMib });
   const val = o.val ? new VideoClsDataset({ mode: "validation", list: o.val, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, inputSize: cfg.imgSize, cacheMiB: o.cacheMib }) : null;
   const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log });
