@@ -91,6 +91,6 @@ export async function runCoreBench(opts: { quick?: boolean; withTorch?: boolean;
       smallOp: { oursNsPerCall: (oursSmall / calls) * 1e9, torchNsPerCall: torchSmall === null ? null : (torchSmall / calls) * 1e9 },
     };
   } finally {
-    ref?.close();
+    await ref?.close();
   }
 }

@@ -54,8 +54,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   say(`      ${synth.classes.join(", ")}: ${synth.counts.train} train / ${synth.counts.val} val / ${synth.counts.test} test videos`);
 
   const common = { ...MODEL, seed: o.seed, workers: o.workers, cacheMib: 128, samplingRate: 2 };
-  const ptEpochs = o.quick ? 3 : 30;
-  const ftEpochs = o.quick ? 2 : 20;
+  const ptEpochs = o.quick ? 3 : 60;
+  const ftEpochs = o.quick ? 2 : 60;
   say(`[2/6] pre-training (dual masking: tube 90 % + running cell 50 %), ${ptEpochs} epochs`);
   const ptDir = join(o.out, "pretrain");
   const pt = await pretrain(

@@ -1,25 +1,51 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCoreBench } from "../../bench/core.ts";
+import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
+import { formatModelBench } from "../../bench/model_table.ts";
+import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
+import { formatProfile, runProfile } from "../../bench/profile.ts";
+import { PyTorchReference } from "../../bench/pytorch.ts";
+import { getNumThreads } from "../../torch/index.ts";
 import { table } from "../../bench/stats.ts";
-import { parseOptions, type Command } from "../command.ts";
+import { num, parseOptions, UsageError, type Command } from "../command.ts";
 
 export const benchCommand: Command = {
   name: "bench",
   help: `Usage: videomae bench [--quick] [--json] [--no-torch] [--out FILE]
+                     [--core-only | --models-only] [--only PATTERN] [--rounds N] [--reps N] [--tiny]
+       videomae bench --profile [--only PATTERN] [--reps N] [--no-torch] [--json]
 
 Runs our implementation and a PyTorch reference (Debian's /usr/bin/python3 with torch, when
 importable) on the same shapes and threads, interleaving their repetitions, and reports medians
 and the ratio ours/PyTorch. Threads: VIDEOMAE_NUM_THREADS (default: all cores).
 
+Two parts, both by default:
+  core     GEMM GFLOP/s and the per-call overhead of a small op
+  models   ViT-S/B inference (batch 1, 16×224²) and pre-training iterations (batch 2, tube 0.9 +
+           running cell 0.5 "dual", or V1 "v1"; AdamW step included), fp32 and bf16 autocast, against
+           the official modules in PyTorch; ms/clip, GFLOP/s, % of GEMM peak, peak memory.
+           Each workload runs in a fresh process per side. A full run takes ~10 minutes.
+
 Options:
-  --quick       small sizes and few repetitions (a smoke run, ~20 s)
-  --json        print only the JSON result
-  --no-torch    skip the PyTorch reference
-  --out FILE    where to write the JSON result (default: .bench/core-<timestamp>.json)
+  --quick        smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)
+  --core-only    only the core part
+  --models-only  only the model part
+  --only PAT     model workloads whose id matches PAT (comma-separated case-insensitive regexes),
+                 e.g. --only "vit-b infer" or --only "pretrain-dual fp32"
+  --rounds N     interleaved rounds per workload (default 4; quick 1)
+  --reps N       timed repetitions per side per round (default 2; quick 1)
+  --tiny         the tiny test models instead of ViT-S/B (for tests; the numbers mean nothing)
+  --profile      instead of benchmarking: where our time goes, for the workloads picked by --only
+                 (default "vit-b infer fp32,vit-s pretrain-dual fp32"): step phases, forward time
+                 per module, and each block piece (linears, attention, LayerNorm, GELU, patch
+                 embedding) alone on the block's shapes, ours vs PyTorch
+  --json         print only the JSON result
+  --no-torch     skip the PyTorch reference
+  --out FILE     where to write the JSON result (default: .bench/bench-<timestamp>.json)
 
 Example:
-  npm run bench              # full run, table + JSON file
+  npm run bench                                   # full run, tables + JSON file
+  videomae bench --models-only --only "vit-s"     # ViT-S workloads only
   videomae bench --quick --json`,
   async run(argv) {
     const { values } = parseOptions(argv, {
@@ -27,28 +53,78 @@ Example:
       json: { type: "boolean" },
       "no-torch": { type: "boolean" },
       out: { type: "string" },
+      "core-only": { type: "boolean" },
+      "models-only": { type: "boolean" },
+      only: { type: "string" },
+      rounds: { type: "string" },
+      reps: { type: "string" },
+      tiny: { type: "boolean" },
+      profile: { type: "boolean" },
     });
+    if (values["core-only"] && values["models-only"]) throw new UsageError("--core-only and --models-only exclude each other");
+    const positive = (v: string | undefined, name: string): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = num(v, 0, name);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+      return n;
+    };
+    const rounds = positive(values.rounds, "rounds");
+    const reps = positive(values.reps, "reps");
     const log = values.json ? undefined : (s: string) => console.error(`  ${s}`);
-    const res = await runCoreBench({ quick: values.quick, withTorch: !values["no-torch"], log });
-    const out = values.out ?? join(".bench", `core-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    const withTorch = !values["no-torch"];
+    if (values.profile) {
+      const list = selectWorkloads({ tiny: values.tiny, only: values.only ?? (values.tiny ? "infer fp32,pretrain-dual fp32" : "vit-b infer fp32,vit-s pretrain-dual fp32") });
+      if (list.length === 0) throw new UsageError(`--only ${values.only}: no workload matches`);
+      const { ref } = withTorch ? await PyTorchReference.start(getNumThreads()) : { ref: null };
+      try {
+        const prof = await runProfile(list, { reps: reps ?? 3, torch: ref, ...(log ? { log } : {}) });
+        console.log(values.json ? JSON.stringify(prof) : formatProfile(prof));
+      } finally {
+        await ref?.close();
+      }
+      return 0;
+    }
+
+    let core: CoreBenchResult | undefined;
+    let models: ModelBenchResult | undefined;
+    if (!values["models-only"]) core = await runCoreBench({ quick: values.quick, withTorch, log });
+    if (!values["core-only"]) {
+      models = await runModelBench({
+        quick: values.quick,
+        tiny: values.tiny,
+        withTorch,
+        ...(values.only !== undefined ? { only: values.only } : {}),
+        ...(rounds ? { rounds } : {}),
+        ...(reps ? { reps } : {}),
+        ...(log ? { log } : {}),
+      });
+    }
+    // The core result's fields stay at the top level (the earlier format); models go under `models`.
+    const res = { ...(core ?? {}), ...(models ? { models } : {}) };
+    const out = values.out ?? join(".bench", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
     mkdirSync(join(out, ".."), { recursive: true });
     writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
     if (values.json) {
       console.log(JSON.stringify(res));
       return 0;
     }
-    console.log(`\nthreads ${res.threads}, BLAS ${res.blas}, PyTorch ${res.torchVersion ?? "—"}${res.torchNote ? ` (${res.torchNote})` : ""}\n`);
-    console.log(
-      table(
-        ["GEMM n×n×n", "dtype", "ours GFLOP/s", "PyTorch GFLOP/s", "ours/PyTorch"],
-        res.gemm.map((g) => [String(g.n), g.dtype, g.oursGflops, g.torchGflops ?? NaN, g.ratio ?? NaN]),
-      ),
-    );
-    console.log(
-      `\nsmall op (add of two 4-element tensors): ours ${res.smallOp.oursNsPerCall.toFixed(0)} ns/call` +
-        (res.smallOp.torchNsPerCall ? `, PyTorch (from Python) ${res.smallOp.torchNsPerCall.toFixed(0)} ns/call` : ""),
-    );
+    if (core) printCore(core);
+    if (models) console.log(`\n${formatModelBench(models)}`);
     console.log(`\nJSON written to ${out}`);
     return 0;
   },
 };
+
+function printCore(res: CoreBenchResult): void {
+  console.log(`\nthreads ${res.threads}, BLAS ${res.blas}, PyTorch ${res.torchVersion ?? "—"}${res.torchNote ? ` (${res.torchNote})` : ""}\n`);
+  console.log(
+    table(
+      ["GEMM n×n×n", "dtype", "ours GFLOP/s", "PyTorch GFLOP/s", "ours/PyTorch"],
+      res.gemm.map((g) => [String(g.n), g.dtype, g.oursGflops, g.torchGflops ?? NaN, g.ratio ?? NaN]),
+    ),
+  );
+  console.log(
+    `\nsmall op (add of two 4-element tensors): ours ${res.smallOp.oursNsPerCall.toFixed(0)} ns/call` +
+      (res.smallOp.torchNsPerCall ? `, PyTorch (from Python) ${res.smallOp.torchNsPerCall.toFixed(0)} ns/call` : ""),
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * The model benchmark's plumbing (no timing assertions): well-formed results from a tiny run
+ * without PyTorch, workload selection and work counts, and both JSON-line servers surviving bad
+ * requests. The PyTorch part needs /usr/bin/python3 with torch and is skipped otherwise.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { JsonLineChild, RequestError } from "../../src/bench/child.ts";
+import { formatModelBench } from "../../src/bench/model_table.ts";
+import { runModelBench, selectWorkloads, type SideResult } from "../../src/bench/models.ts";
+import { PyTorchReference, torchUnavailableReason } from "../../src/bench/pytorch.ts";
+import { buildOurs, makeWorkload, workloadRequest, workPerClip } from "../../src/bench/workloads.ts";
+
+const torchSkip = torchUnavailableReason();
+const skipMessage = torchSkip ? `PyTorch baseline unavailable: ${torchSkip}` : false;
+
+function assertSide(s: SideResult | null, samples: number): void {
+  assert.ok(s, "side result present");
+  assert.equal(s.seconds.length, samples);
+  for (const x of [...s.seconds, s.medianSeconds, s.clipsPerSecond, s.msPerClip, s.gflops, s.pctPeak]) {
+    assert.ok(Number.isFinite(x) && x > 0, `positive finite number, got ${x}`);
+  }
+  assert.ok(s.memory.baseBytes > 0 && s.memory.peakBytes >= s.memory.baseBytes);
+  assert.equal(s.memory.workloadBytes, s.memory.peakBytes - s.memory.baseBytes);
+}
+
+describe("model benchmark", () => {
+  test("tiny run without PyTorch: well-formed rows, JSON and table", async () => {
+    const res = await runModelBench({ tiny: true, withTorch: false, only: "infer fp32,pretrain-dual bf16", rounds: 2, reps: 1 });
+    assert.equal(res.mode, "tiny");
+    assert.equal(res.torchVersion, null);
+    assert.match(res.torchNote ?? "", /--no-torch/);
+    assert.deepEqual(res.workloads.map((r) => r.id), ["tiny infer fp32", "tiny pretrain-dual bf16"]);
+    for (const r of res.workloads) {
+      assert.equal(r.oursError, undefined, r.oursError);
+      assertSide(r.ours, 2);
+      assert.equal(r.torch, null);
+      assert.equal(r.speedRatio, null);
+      assert.equal(r.target, null); // tiny rows carry no target
+      assert.ok(r.gflopPerClip > 0 && r.forwardGmacsPerClip > 0 && (r.params ?? 0) > 0);
+    }
+    const [infer, pre] = res.workloads;
+    assert.equal(infer!.batch, 1);
+    assert.equal(pre!.batch, 2);
+    assert.equal(pre!.gflopPerClip, (6 * pre!.forwardGmacsPerClip), "training counted as 3× forward, 2 FLOP per MAC");
+    assert.deepEqual(JSON.parse(JSON.stringify(res)), res);
+    const text = formatModelBench(res);
+    assert.match(text, /tiny infer fp32/);
+    assert.match(text, /tiny pretrain-dual bf16/);
+  });
+
+  test("workload selection and work per clip", async () => {
+    assert.equal(selectWorkloads({}).length, 12);
+    const quick = selectWorkloads({ quick: true });
+    assert.equal(quick.length, 6);
+    assert.ok(quick.every((w) => w.size === "s"));
+    assert.deepEqual(selectWorkloads({ only: "vit-b infer" }).map((w) => w.id), ["vit-b infer fp32", "vit-b infer bf16"]);
+    assert.deepEqual(selectWorkloads({ only: "PRETRAIN-V1 BF16" }).map((w) => w.id), ["vit-s pretrain-v1 bf16", "vit-b pretrain-v1 bf16"]);
+    // The figures of src/models/counting.ts: ViT-B 180.3 GMACs per view, 25.84 G per pre-training clip.
+    assert.ok(Math.abs(workPerClip(makeWorkload("inference", "b", "fp32")).forwardMacs / 1e9 - 180.3) < 0.05);
+    const dual = workPerClip(makeWorkload("pretrain", "b", "fp32", "run_cell"));
+    assert.ok(Math.abs(dual.forwardMacs / 1e9 - 25.84) < 0.005);
+    assert.equal(dual.seqLen, 160);
+    await assert.rejects(runModelBench({ tiny: true, withTorch: false, only: "no-such-workload" }), /no workload matches/);
+  });
+
+  test("our worker answers bad requests with errors and keeps serving", async () => {
+    const script = fileURLToPath(new URL("../../src/bench/model_worker.ts", import.meta.url));
+    const worker = new JsonLineChild("worker", process.execPath, ["--import", import.meta.resolve("tsx"), script], process.env);
+    try {
+      await assert.rejects(worker.request({ op: "nope" }), RequestError);
+      await assert.rejects(worker.request({ op: "model_inference", size: "zz" }), /unknown size/);
+      await assert.rejects(worker.request({ op: "pretrain_step", size: "tiny", dtype: "fp16" }), /unknown dtype/);
+      const ok = await worker.request<{ seconds: number[] }>(workloadRequest(makeWorkload("inference", "tiny", "fp32"), 2));
+      assert.equal(ok.seconds.length, 2);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  test("bench_server.py: bad requests get errors, the server keeps serving", { skip: skipMessage }, async () => {
+    const { ref, reason } = await PyTorchReference.start(1);
+    assert.ok(ref, reason);
+    try {
+      await assert.rejects(ref.request({ op: "nope" }), /unknown op/);
+      await assert.rejects(ref.request({ op: "model_inference", size: "zz" }), /unknown size/);
+      await assert.rejects(ref.request({ op: "gemm" }), /KeyError/);
+      const w = makeWorkload("pretrain", "tiny", "bf16", "run_cell");
+      await assert.rejects(ref.request({ ...workloadRequest(w, 1), dtype: "fp16" }), /unknown dtype/);
+      // Still alive, and the same tiny configs on both sides: equal parameter counts.
+      const hello = await ref.request<{ threads: number }>({ op: "hello", threads: 1 });
+      assert.equal(hello.threads, 1);
+      const ans = await ref.request<{ seconds: number[]; memory: { peak: number; base: number }; model: { params: number; visible: number; kept: number } }>(
+        workloadRequest(w, 2),
+      );
+      assert.equal(ans.seconds.length, 2);
+      assert.ok(ans.memory.base > 0);
+      assert.deepEqual([ans.model.visible, ans.model.kept], [4, 16]);
+      const ours = buildOurs(w);
+      try {
+        assert.equal(ans.model.params, ours.info.params);
+      } finally {
+        ours.dispose();
+      }
+    } finally {
+      await ref.close();
+    }
+  });
+});
