@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
+import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
@@ -30,6 +31,8 @@ Options:
   --quick        smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)
   --core-only    only the core part
   --models-only  only the model part
+  --data         also the data loader: decode + augment + masks of 16×224² pretraining clips
+                 (2 workers) against a ViT-S pretraining step — does the loader keep up?
   --only PAT     model workloads whose id matches PAT (comma-separated case-insensitive regexes),
                  e.g. --only "vit-b infer" or --only "pretrain-dual fp32"
   --rounds N     interleaved rounds per workload (default 4; quick 1)
@@ -55,6 +58,7 @@ Example:
       out: { type: "string" },
       "core-only": { type: "boolean" },
       "models-only": { type: "boolean" },
+      data: { type: "boolean" },
       only: { type: "string" },
       rounds: { type: "string" },
       reps: { type: "string" },
@@ -99,8 +103,10 @@ Example:
         ...(log ? { log } : {}),
       });
     }
+    let data: DataBenchResult | undefined;
+    if (values.data) data = await runDataBench({ quick: values.quick, log });
     // The core result's fields stay at the top level (the earlier format); models go under `models`.
-    const res = { ...(core ?? {}), ...(models ? { models } : {}) };
+    const res = { ...(core ?? {}), ...(models ? { models } : {}), ...(data ? { data } : {}) };
     const out = values.out ?? join(".bench", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
     mkdirSync(join(out, ".."), { recursive: true });
     writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
@@ -110,6 +116,10 @@ Example:
     }
     if (core) printCore(core);
     if (models) console.log(`\n${formatModelBench(models)}`);
+    if (data) {
+      console.log(`\ndata loader (${data.videos} clips, ${data.workers} workers, 16×224² stride 4 + masks): ${data.coldClipsPerSecond.toFixed(2)} clips/s cold, ${data.warmClipsPerSecond.toFixed(2)} warm; decode ${data.decodeMsPerClip.toFixed(0)} ms + augment ${data.augmentMsPerClip.toFixed(0)} ms per clip`);
+      console.log(`ViT-S pretraining step alone: ${data.modelClipsPerSecond.toFixed(2)} clips/s → ${data.verdict}`);
+    }
     console.log(`\nJSON written to ${out}`);
     return 0;
   },
