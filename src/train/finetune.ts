@@ -14,7 +14,7 @@ import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/ind
 import { F, Generator, manualSeed, noGrad, tidy } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { BACKBONE_OVERRIDES, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 import { disposing } from "./batches.ts";
 
 export const FINETUNE_DEFAULTS = {
@@ -112,19 +112,12 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
     const result = await trainLoop<Batch>({
       runDir: o.out,
       config: { command: "finetune", ...o, modelConfig: cfg, labels },
+      ...loopSettings(o, log),
       model,
       optimizer,
-      epochs: o.epochs,
       itersPerEpoch,
-      accumSteps: o.accumSteps,
       lrSchedule,
-      clipGrad: o.clipGrad,
-      precision: o.precision as "fp32" | "bf16",
       generator: gen,
-      resume: o.resume,
-      saveEvery: o.saveEvery,
-      maxSteps: o.maxSteps ?? undefined,
-      log,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         if (mixup && b.size % 2 === 0) {

@@ -41,3 +41,17 @@ export function modelConfigFrom(o: Record<string, unknown> & { model: string }, 
   for (const k of keys) if (o[k] !== null && o[k] !== undefined) overrides[k] = o[k];
   return createConfig(o.model as ModelName, overrides as never);
 }
+
+/** The trainLoop settings that come straight from the run options. */
+export function loopSettings(o: typeof RUN_DEFAULTS, log: (m: string) => void) {
+  return {
+    epochs: o.epochs,
+    accumSteps: o.accumSteps,
+    clipGrad: o.clipGrad,
+    precision: o.precision as "fp32" | "bf16",
+    resume: o.resume,
+    saveEvery: o.saveEvery,
+    maxSteps: o.maxSteps ?? undefined,
+    log,
+  };
+}

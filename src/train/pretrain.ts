@@ -12,7 +12,7 @@ import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
 import { disposing } from "./batches.ts";
-import { BACKBONE_OVERRIDES, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
 export const PRETRAIN_DEFAULTS = {
@@ -90,20 +90,13 @@ export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m
     const result = await trainLoop<Batch>({
       runDir: o.out,
       config: { command: "pretrain", ...o, modelConfig: cfg },
+      ...loopSettings(o, log),
       model,
       optimizer,
-      epochs: o.epochs,
       itersPerEpoch,
-      accumSteps: o.accumSteps,
       lrSchedule,
       wdSchedule,
-      clipGrad: o.clipGrad,
-      precision: o.precision as "fp32" | "bf16",
       generator: gen,
-      resume: o.resume,
-      saveEvery: o.saveEvery,
-      maxSteps: o.maxSteps ?? undefined,
-      log,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         const videos = b.video!;
