@@ -39,6 +39,8 @@ export interface ModelBenchOptions {
   reps?: number;
   threads?: number;
   log?: (s: string) => void;
+  /** Called with the result so far after every workload (the CLI saves it: long runs keep partial data). */
+  onProgress?: (partial: ModelBenchResult) => void;
 }
 
 export interface SideResult {
@@ -265,8 +267,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
   const peakGflops = { ...p, method: `best of ${mode === "full" ? 5 : 2} ${n}³ GEMMs through our API at start (${threads} threads)` };
   log(`peak GEMM: fp32 ${p.fp32.toFixed(0)} GFLOP/s, bf16 ${p.bf16.toFixed(0)} GFLOP/s; load average ${start.map((x) => x.toFixed(2)).join(" ")}`);
   const rows: ModelBenchRow[] = [];
-  for (const w of list) rows.push(await runOne(w, { rounds, reps, threads, withTorch, peak: p }, log));
-  return {
+  const result = (): ModelBenchResult => ({
     mode,
     threads,
     torchVersion,
@@ -282,6 +283,11 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
       "pre-training iteration: forward + loss + backward + AdamW(betas 0.9/0.95, wd 0.05) step + zero grad; masks fixed per workload; no grad-norm/clipping",
       "bf16: CPU autocast on both sides, float32 master weights",
     ],
-    workloads: rows,
-  };
+    workloads: [...rows],
+  });
+  for (const w of list) {
+    rows.push(await runOne(w, { rounds, reps, threads, withTorch, peak: p }, log));
+    opts.onProgress?.(result());
+  }
+  return result();
 }

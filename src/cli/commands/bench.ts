@@ -89,6 +89,15 @@ Example:
       return 0;
     }
 
+    const out = values.out ?? join(".bench", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    mkdirSync(join(out, ".."), { recursive: true });
+    // The core result's fields stay at the top level (the earlier format); models and data go
+    // under their own keys. Saved after every model workload too, so a long run keeps partial data.
+    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult) => {
+      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}) };
+      writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
+      return res;
+    };
     let core: CoreBenchResult | undefined;
     let models: ModelBenchResult | undefined;
     if (!values["models-only"]) core = await runCoreBench({ quick: values.quick, withTorch, log });
@@ -101,15 +110,12 @@ Example:
         ...(rounds ? { rounds } : {}),
         ...(reps ? { reps } : {}),
         ...(log ? { log } : {}),
+        onProgress: (partial) => save(core, partial),
       });
     }
     let data: DataBenchResult | undefined;
     if (values.data) data = await runDataBench({ quick: values.quick, log });
-    // The core result's fields stay at the top level (the earlier format); models go under `models`.
-    const res = { ...(core ?? {}), ...(models ? { models } : {}), ...(data ? { data } : {}) };
-    const out = values.out ?? join(".bench", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-    mkdirSync(join(out, ".."), { recursive: true });
-    writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
+    const res = save(core, models, data);
     if (values.json) {
       console.log(JSON.stringify(res));
       return 0;
