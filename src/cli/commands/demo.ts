@@ -12,7 +12,7 @@ Generates a small synthetic video dataset whose classes differ only in motion, p
 ViT with dual masking (tube 90 % + running cell 50 %), fine-tunes it, fine-tunes the same
 architecture from scratch with the same budget, evaluates both with multi-view testing (2 clips
 × 3 crops), classifies a real clip, writes a reconstruction picture, and prints a summary table.
-About 5–10 minutes on 2 cores (--quick: about a minute, for smoke tests). Re-running resumes
+About 20 minutes on 2 cores (--quick: a couple of minutes, for smoke tests). Re-running resumes
 finished stages from their checkpoints.
 
 Options:
