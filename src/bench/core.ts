@@ -3,7 +3,7 @@
  * small op, side by side with PyTorch (same threads, interleaved repetitions).
  */
 import { getNumThreads, randn, blasInfo, type DType } from "../torch/index.ts";
-import { PyTorchReference } from "./pytorch.ts";
+import { PyTorchReference, type TorchBlas } from "./pytorch.ts";
 import { median, nowSeconds } from "./stats.ts";
 
 export interface GemmResult {
@@ -49,10 +49,10 @@ function oursSmallAdd(calls: number): number {
   return nowSeconds() - t;
 }
 
-export async function runCoreBench(opts: { quick?: boolean; withTorch?: boolean; log?: (s: string) => void } = {}): Promise<CoreBenchResult> {
+export async function runCoreBench(opts: { quick?: boolean; withTorch?: boolean; torchBlas?: TorchBlas; log?: (s: string) => void } = {}): Promise<CoreBenchResult> {
   const log = opts.log ?? (() => {});
   const threads = getNumThreads();
-  const { ref, reason } = opts.withTorch === false ? { ref: null, reason: "disabled (--no-torch)" } : await PyTorchReference.start(threads);
+  const { ref, reason } = opts.withTorch === false ? { ref: null, reason: "disabled (--no-torch)" } : await PyTorchReference.start(threads, { blas: opts.torchBlas });
   const sizes = opts.quick ? [512, 1024] : [512, 1024, 2048];
   const rounds = opts.quick ? 2 : 3;
   const reps = opts.quick ? 3 : 5;

@@ -27,7 +27,8 @@ export function formatModelBench(res: ModelBenchResult): string {
   const load = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" ");
   lines.push(
     `models (${res.mode}${res.mode === "tiny" ? ": tiny test configs, numbers meaningless" : ""}): ${res.threads} threads, ` +
-      `PyTorch ${res.torchVersion ?? "—"}${res.torchNote ? ` (${res.torchNote})` : ""}; ${res.rounds} rounds × ${res.reps} reps per side; ` +
+      `PyTorch ${res.torchVersion ?? "—"}${res.torchNote ? ` (${res.torchNote})` : ""}` +
+      `${res.torchBlas?.length ? ` with ${res.torchBlas.find((l) => /openblas/.test(l)) ?? res.torchBlas[0]}` : ""}; ${res.rounds} rounds × ${res.reps} reps per side; ` +
       `load average ${load(res.loadAverage.start)} → ${load(res.loadAverage.end)}`,
     `peak GEMM GFLOP/s (${res.peakGflops.method}): fp32 ${res.peakGflops.fp32.toFixed(0)}, bf16 ${res.peakGflops.bf16.toFixed(0)}`,
     "",

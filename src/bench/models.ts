@@ -6,7 +6,11 @@
  * tools/reference/bench_server.py, one JSON-line protocol), so memory is measured alike and one
  * workload's allocator state cannot leak into the next. Repetitions interleave in rounds —
  * ours, PyTorch, ours, PyTorch … — so machine noise (other jobs on the 2 cores) hits both
- * sides alike; we report medians. The first request of each side includes one untimed warm-up.
+ * sides alike; we report medians. Untimed warm-up iterations precede the first round (1 for
+ * inference, 3 for pre-training).
+ *
+ * The PyTorch side loads the same BLAS as ours by default (pytorch.ts TorchBlas): with Debian's
+ * default openblas-pthread its fp32 training ran 1.6–2.5× slower, which would flatter us.
  *
  * Reported per side: median seconds per iteration, ms/clip and clips/s, achieved GFLOP/s
  * (convention in workloads.ts `workPerClip`) and its share of the machine's measured GEMM peak,
@@ -19,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { getNumThreads, randn, type DType } from "../torch/index.ts";
 import { JsonLineChild } from "./child.ts";
 import type { MemorySample } from "./memory.ts";
-import { PyTorchReference, torchUnavailableReason } from "./pytorch.ts";
+import { PyTorchReference, torchUnavailableReason, type TorchBlas } from "./pytorch.ts";
 import { median, nowSeconds } from "./stats.ts";
 import { modelName, workPerClip, workloadList, workloadRequest, type BenchDtype, type ModelSize, type Workload } from "./workloads.ts";
 
@@ -32,11 +36,19 @@ export interface ModelBenchOptions {
   tiny?: boolean;
   /** Run the PyTorch side (default true; false = --no-torch). */
   withTorch?: boolean;
+  /** The PyTorch side's BLAS (pytorch.ts TorchBlas; default "ours": the same library as ours). */
+  torchBlas?: TorchBlas;
   /** Keep workloads whose id matches one of these comma-separated patterns (case-insensitive regexes). */
   only?: string;
   rounds?: number;
   /** Timed repetitions per side per round. */
   reps?: number;
+  /**
+   * Untimed repetitions before the first round, per side. Default 1 for inference and 3 for
+   * pre-training: PyTorch's ViT-B training steps were still getting faster over the first ~5
+   * iterations (allocator growth, page faults), ours are flat after one.
+   */
+  warmup?: number;
   threads?: number;
   log?: (s: string) => void;
   /** Called with the result so far after every workload (the CLI saves it: long runs keep partial data). */
@@ -84,6 +96,8 @@ export interface ModelBenchResult {
   mode: "full" | "quick" | "tiny";
   threads: number;
   torchVersion: string | null;
+  /** BLAS libraries the PyTorch process loaded. */
+  torchBlas: string[];
   torchNote?: string;
   rounds: number;
   reps: number;
@@ -178,7 +192,17 @@ async function startOurs(threads: number): Promise<JsonLineChild> {
   return child;
 }
 
-async function runOne(w: Workload, o: { rounds: number; reps: number; threads: number; withTorch: boolean; peak: { fp32: number; bf16: number } }, log: (s: string) => void): Promise<ModelBenchRow> {
+interface RunConfig {
+  rounds: number;
+  reps: number;
+  warmup?: number;
+  threads: number;
+  withTorch: boolean;
+  torchBlas: TorchBlas;
+  peak: { fp32: number; bf16: number };
+}
+
+async function runOne(w: Workload, o: RunConfig, log: (s: string) => void): Promise<ModelBenchRow> {
   const work = workPerClip(w);
   const ours = new Side();
   const theirs = new Side();
@@ -190,7 +214,7 @@ async function runOne(w: Workload, o: { rounds: number; reps: number; threads: n
       ours.error = (e as Error).message;
     }
     if (o.withTorch) {
-      const { ref, reason } = await PyTorchReference.start(o.threads);
+      const { ref, reason } = await PyTorchReference.start(o.threads, { blas: o.torchBlas });
       if (ref) sides[1]![1] = ref;
       else theirs.error = reason ?? "PyTorch reference did not start";
     }
@@ -198,7 +222,8 @@ async function runOne(w: Workload, o: { rounds: number; reps: number; threads: n
       for (const [side, proc] of sides) {
         if (!proc || side.error) continue;
         try {
-          side.add(await proc.request<WorkloadAnswer>(workloadRequest(w, o.reps, r === 0 ? 1 : 0)));
+          const warmup = r > 0 ? 0 : o.warmup ?? (w.kind === "pretrain" ? 3 : 1);
+          side.add(await proc.request<WorkloadAnswer>(workloadRequest(w, o.reps, warmup)));
         } catch (e) {
           side.error = (e as Error).message;
           log(`${w.id}: ${side === ours ? "ours" : "PyTorch"} failed: ${side.error}`);
@@ -248,11 +273,14 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
   let withTorch = opts.withTorch !== false;
   let torchNote: string | undefined = withTorch ? undefined : "PyTorch baseline not run: disabled (--no-torch)";
   let torchVersion: string | null = null;
+  let torchBlasLibs: string[] = [];
+  const torchBlas = opts.torchBlas ?? "ours";
   if (withTorch) {
     // One short-lived server just for the version (and the reason it cannot run).
-    const { ref, reason } = await PyTorchReference.start(threads);
+    const { ref, reason } = await PyTorchReference.start(threads, { blas: torchBlas });
     if (ref) {
       torchVersion = ref.version;
+      torchBlasLibs = ref.blas;
       await ref.close();
     } else {
       withTorch = false;
@@ -271,6 +299,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
     mode,
     threads,
     torchVersion,
+    torchBlas: torchBlasLibs,
     ...(torchNote ? { torchNote } : {}),
     rounds,
     reps,
@@ -286,7 +315,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
     workloads: [...rows],
   });
   for (const w of list) {
-    rows.push(await runOne(w, { rounds, reps, threads, withTorch, peak: p }, log));
+    rows.push(await runOne(w, { rounds, reps, threads, withTorch, torchBlas, peak: p, ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}) }, log));
     opts.onProgress?.(result());
   }
   return result();

@@ -7,7 +7,17 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { blasInfo } from "../torch/index.ts";
 import { JsonLineChild } from "./child.ts";
+
+/**
+ * Which BLAS the PyTorch side loads. Debian's python3-torch gets libblas.so.3 from the system
+ * alternative (usually openblas-pthread, whose own thread pool oversubscribes the cores next to
+ * torch's OpenMP pool: measured 1.6–2× slower fp32 training here). "ours" (the default) points
+ * LD_LIBRARY_PATH at the folder of the BLAS our addon loaded (openblas-openmp), so both sides
+ * run the same GEMMs; "system" leaves PyTorch as installed.
+ */
+export type TorchBlas = "ours" | "system";
 
 export const BENCH_SERVER = join(dirname(fileURLToPath(import.meta.url)), "../../tools/reference/bench_server.py");
 export const PYTHON = process.env.VIDEOMAE_PYTHON ?? "/usr/bin/python3";
@@ -24,16 +34,23 @@ export class PyTorchReference {
   private constructor(
     private readonly proc: JsonLineChild,
     readonly version: string,
+    /** The BLAS libraries the server process loaded. */
+    readonly blas: string[],
   ) {}
 
   /** Starts the reference, or returns null (with the reason) when torch is not importable. */
-  static async start(threads: number): Promise<{ ref: PyTorchReference | null; reason?: string }> {
+  static async start(threads: number, opts: { blas?: TorchBlas } = {}): Promise<{ ref: PyTorchReference | null; reason?: string }> {
     const reason = torchUnavailableReason();
     if (reason) return { ref: null, reason };
-    const proc = new JsonLineChild("PyTorch reference", PYTHON, [BENCH_SERVER], { ...process.env, OMP_NUM_THREADS: String(threads) });
+    const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    const ours = blasInfo().libraries[0];
+    if ((opts.blas ?? "ours") === "ours" && ours) {
+      env.LD_LIBRARY_PATH = [dirname(ours), process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+    }
+    const proc = new JsonLineChild("PyTorch reference", PYTHON, [BENCH_SERVER], env);
     try {
-      const hello = await proc.request<{ torch: string }>({ op: "hello", threads });
-      return { ref: new PyTorchReference(proc, hello.torch) };
+      const hello = await proc.request<{ torch: string; blas?: string[] }>({ op: "hello", threads });
+      return { ref: new PyTorchReference(proc, hello.torch, hello.blas ?? []) };
     } catch (e) {
       await proc.close();
       return { ref: null, reason: (e as Error).message };

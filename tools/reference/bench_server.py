@@ -5,7 +5,7 @@ Each input line is a JSON request; each output line the JSON answer. A request t
 JSON, unknown op, bad argument, an exception in torch) gets {"error": "..."} and the server keeps
 serving; only {"op": "quit"} or the end of input stops it.
 
-  {"op": "hello", "threads": 2}                 -> {"torch": "1.13.1", "threads": 2}
+  {"op": "hello", "threads": 2}                 -> {"torch": "1.13.1", "threads": 2, "blas": [..loaded BLAS libraries..]}
   {"op": "gemm", "n": 2048, "dtype": "float32", "reps": 5} -> {"seconds": [..per rep..]}
   {"op": "small_add", "calls": 100000}          -> {"seconds": total}
   {"op": "component", "name": "attention", "shape": {"B":1,"N":1568,"D":768,"H":12,"hidden":3072,
@@ -334,11 +334,19 @@ def small_add(calls):
     return {"seconds": time.perf_counter() - t}
 
 
+def loaded_blas():
+    """The BLAS library torch actually loaded (Debian: openblas-pthread by default; the benchmark
+    can point LD_LIBRARY_PATH at openblas-openmp, the build our addon uses)."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if len(line.split()) >= 6}
+    return sorted(p for p in paths if "blas" in os.path.basename(p) and ".so" in p)
+
+
 def handle(req):
     op = req.get("op") if isinstance(req, dict) else None
     if op == "hello":
         torch.set_num_threads(int(req["threads"]))
-        return {"torch": torch.__version__, "threads": torch.get_num_threads()}
+        return {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": loaded_blas()}
     if op == "gemm":
         return gemm(int(req["n"]), req["dtype"], int(req["reps"]))
     if op == "small_add":

@@ -5,7 +5,7 @@ import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
-import { PyTorchReference } from "../../bench/pytorch.ts";
+import { PyTorchReference, type TorchBlas } from "../../bench/pytorch.ts";
 import { getNumThreads } from "../../torch/index.ts";
 import { table } from "../../bench/stats.ts";
 import { num, parseOptions, UsageError, type Command } from "../command.ts";
@@ -25,7 +25,8 @@ Two parts, both by default:
   models   ViT-S/B inference (batch 1, 16×224²) and pre-training iterations (batch 2, tube 0.9 +
            running cell 0.5 "dual", or V1 "v1"; AdamW step included), fp32 and bf16 autocast, against
            the official modules in PyTorch; ms/clip, GFLOP/s, % of GEMM peak, peak memory.
-           Each workload runs in a fresh process per side. A full run takes ~10 minutes.
+           Each workload runs in a fresh process per side. A full run takes ~20 minutes on
+           2 quiet cores; other jobs on the machine distort it (see the load column).
 
 Options:
   --quick        smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)
@@ -44,6 +45,10 @@ Options:
                  embedding) alone on the block's shapes, ours vs PyTorch
   --json         print only the JSON result
   --no-torch     skip the PyTorch reference
+  --torch-blas B the BLAS of the PyTorch side: "ours" (default: the library our addon loads,
+                 openblas-openmp, so both run the same GEMMs) or "system" (PyTorch as installed;
+                 Debian's default openblas-pthread oversubscribes the cores next to torch's OpenMP
+                 pool and slows its fp32 training 1.6–2×)
   --out FILE     where to write the JSON result (default: .bench/bench-<timestamp>.json)
 
 Example:
@@ -64,7 +69,10 @@ Example:
       reps: { type: "string" },
       tiny: { type: "boolean" },
       profile: { type: "boolean" },
+      "torch-blas": { type: "string" },
     });
+    const torchBlas = (values["torch-blas"] ?? "ours") as TorchBlas;
+    if (torchBlas !== "ours" && torchBlas !== "system") throw new UsageError(`--torch-blas must be "ours" or "system", got '${torchBlas}'`);
     if (values["core-only"] && values["models-only"]) throw new UsageError("--core-only and --models-only exclude each other");
     const positive = (v: string | undefined, name: string): number | undefined => {
       if (v === undefined) return undefined;
@@ -79,7 +87,7 @@ Example:
     if (values.profile) {
       const list = selectWorkloads({ tiny: values.tiny, only: values.only ?? (values.tiny ? "infer fp32,pretrain-dual fp32" : "vit-b infer fp32,vit-s pretrain-dual fp32") });
       if (list.length === 0) throw new UsageError(`--only ${values.only}: no workload matches`);
-      const { ref } = withTorch ? await PyTorchReference.start(getNumThreads()) : { ref: null };
+      const { ref } = withTorch ? await PyTorchReference.start(getNumThreads(), { blas: torchBlas }) : { ref: null };
       try {
         const prof = await runProfile(list, { reps: reps ?? 3, torch: ref, ...(log ? { log } : {}) });
         console.log(values.json ? JSON.stringify(prof) : formatProfile(prof));
@@ -100,12 +108,13 @@ Example:
     };
     let core: CoreBenchResult | undefined;
     let models: ModelBenchResult | undefined;
-    if (!values["models-only"]) core = await runCoreBench({ quick: values.quick, withTorch, log });
+    if (!values["models-only"]) core = await runCoreBench({ quick: values.quick, withTorch, torchBlas, log });
     if (!values["core-only"]) {
       models = await runModelBench({
         quick: values.quick,
         tiny: values.tiny,
         withTorch,
+        torchBlas,
         ...(values.only !== undefined ? { only: values.only } : {}),
         ...(rounds ? { rounds } : {}),
         ...(reps ? { reps } : {}),
