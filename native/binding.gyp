@@ -13,13 +13,15 @@
       "target_name": "attention_avx512",
       "type": "static_library",
       "sources": ["src/attention_avx512.cc"],
-      "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp", "-fno-math-errno", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"],
+      "link_settings": {"libraries": ["-lgomp"]}
     },
     {
       "target_name": "attention_avx2",
       "type": "static_library",
       "sources": ["src/attention_avx2.cc"],
-      "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-mavx2", "-mfma"]
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp", "-fno-math-errno", "-mavx2", "-mfma"],
+      "link_settings": {"libraries": ["-lgomp"]}
     },
     {
       "target_name": "videomae_native",
@@ -30,7 +32,8 @@
         "src/ops_tensor.cc",
         "src/ops_math.cc",
         "src/ops_nn.cc",
-        "src/attention.cc"
+        "src/attention.cc",
+        "src/distributed.cc"
       ],
       "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "<!@(node config.mjs ldflags)"]
     }

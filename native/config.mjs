@@ -45,10 +45,16 @@ function rpaths() {
   return dirs;
 }
 
+// c10d's gloo backend: its headers include <gloo/...>, which Debian ships in libgloo-dev (the
+// library itself is already a dependency of libtorch_cpu); pip wheels carry them in include/.
+function glooDefines() {
+  return includes().some((d) => existsSync(join(d, "gloo/algorithm.h"))) ? ["USE_C10D_GLOO"] : [];
+}
+
 const out = {
   include: () => includes(),
   libdir: () => [libdir()],
-  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`],
+  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines()],
   ldflags: () => ["-Wl,--disable-new-dtags", ...rpaths().map((d) => `-Wl,-rpath,${d}`)],
 }[what];
 if (!out) {

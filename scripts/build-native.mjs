@@ -30,8 +30,12 @@ function nodeGyp() {
 }
 
 const libtorch = process.env.LIBTORCH ?? "";
+// What the build was configured with: the libtorch and the feature defines (e.g. gloo headers
+// installed since the last build), so a change of either rebuilds.
+const defines = spawnSync(process.execPath, [join(native, "config.mjs"), "defines"], { encoding: "utf8" }).stdout.trim();
+const configured = `${libtorch}\n${defines}`;
 const upToDate =
-  existsSync(output) && existsSync(stamp) && readFileSync(stamp, "utf8") === libtorch && statSync(output).mtimeMs > newestSource();
+  existsSync(output) && existsSync(stamp) && readFileSync(stamp, "utf8") === configured && statSync(output).mtimeMs > newestSource();
 if (upToDate && !force) {
   console.log("[build] native addon is up to date");
   process.exit(0);
@@ -49,5 +53,5 @@ if (r.status !== 0) {
   console.error("[build] needs: g++ (build-essential), libtorch-dev (or LIBTORCH=<prefix> of a libtorch >= 1.13).");
   process.exit(r.status ?? 1);
 }
-writeFileSync(stamp, libtorch);
+writeFileSync(stamp, configured);
 console.log("[build] done:", output);

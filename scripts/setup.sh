@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) set-up, run before `npm test`, `npm run demo` and `npm run bench`:
-#   1. system packages with apt when missing: libtorch-dev, ffmpeg, the OpenMP OpenBLAS, g++/make
+#   1. system packages with apt when missing: libtorch-dev (+ libgloo-dev, the headers of c10d's
+#      gloo backend for data-parallel training), ffmpeg, the OpenMP OpenBLAS, g++/make
 #   2. `npm ci` when node_modules is missing or older than package-lock.json
 #   3. the native libtorch addon (only rebuilt when its sources change)
 # Fast (< 1 s) when everything is in place. Options:
@@ -24,7 +25,7 @@ if [ -n "${LIBTORCH:-}" ]; then
     die "LIBTORCH=$LIBTORCH does not look like a libtorch (need \$LIBTORCH/include/torch and \$LIBTORCH/lib)"
   say "using libtorch at LIBTORCH=$LIBTORCH"
 else
-  want+=(libtorch-dev)
+  want+=(libtorch-dev libgloo-dev)
 fi
 for arg in "$@"; do
   case "$arg" in

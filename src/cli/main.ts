@@ -24,9 +24,15 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
   { name: "probe", summary: "show a video's size, frame rate, frame count, duration, rotation and codec", load: async () => (await import("./commands/probe.ts")).probeCommand },
   { name: "frames", summary: "decode chosen frames of a video to a uint8 .npy array (T, H, W, 3)", load: async () => (await import("./commands/frames.ts")).framesCommand },
   { name: "synth", summary: "generate the synthetic motion-classification video dataset (mp4 + list files)", load: async () => (await import("./commands/synth.ts")).synthCommand },
+  { name: "launch", summary: "run a command data-parallel on N ranks per machine (c10d/gloo; torchrun-style environment)", load: async () => (await import("./commands/launch.ts")).launchCommand },
   { name: "bench", summary: "measure speed side by side with PyTorch (GEMM, per-op overhead, ViT inference and pre-training)", load: async () => (await import("./commands/bench.ts")).benchCommand },
   { name: "doctor", summary: "show the libtorch build, threads, BLAS and ffmpeg this installation uses", load: async () => (await import("./commands/doctor.ts")).doctorCommand },
 ];
+
+/** The command names (`videomae launch` runs these through this CLI). */
+export function commandNames(): string[] {
+  return commands.map((c) => c.name);
+}
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -54,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest; // after --: another command's arguments
+  if (own.includes("--help") || own.includes("-h")) {
     console.log(cmd.help);
     return 0;
   }

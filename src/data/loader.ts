@@ -44,6 +44,14 @@ export interface LoaderOptions {
   maxReplacements?: number;
   /** Worker restarts after crashes before giving up (default 10 per pool). */
   maxWorkerRestarts?: number;
+  /**
+   * Data-parallel sharding: this process is `rank` of `worldSize` (default 0 of 1). Global batch b
+   * is positions [b·B·W, (b+1)·B·W) of the epoch's (identically seeded) order; rank r takes the
+   * r-th run of B of them, so W ranks together see exactly the batches one process with batch
+   * B·W would — and every sample's augmentation and masks, keyed by its position, are identical.
+   */
+  rank?: number;
+  worldSize?: number;
   /** Build torch tensors (default true); false keeps batches as typed arrays (no libtorch needed). */
   tensors?: boolean;
   /** Where warnings go (default console.warn). */
@@ -83,6 +91,8 @@ export class DataLoader {
   readonly seed: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
+  readonly rank: number;
+  readonly worldSize: number;
   /** Every bad item met so far (all epochs), in the order batches were assembled. */
   readonly badSamples: Failure[] = [];
   private readonly opts: LoaderOptions;
@@ -109,6 +119,10 @@ export class DataLoader {
     this.seed = opts.seed ?? 0;
     this.shuffle = opts.shuffle ?? dataset.shuffleByDefault;
     this.dropLast = opts.dropLast ?? this.shuffle;
+    this.worldSize = opts.worldSize ?? 1;
+    this.rank = opts.rank ?? 0;
+    if (!Number.isInteger(this.worldSize) || this.worldSize < 1) throw new RangeError(`DataLoader: worldSize must be a positive integer, got ${opts.worldSize}`);
+    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) throw new RangeError(`DataLoader: rank must be in 0..${this.worldSize - 1}, got ${opts.rank}`);
     this.fetcher = new SampleFetcher(dataset, this.fetchConfig());
     this.stats_ = this.freshStats(0);
   }
@@ -118,10 +132,17 @@ export class DataLoader {
     return this.fetcher.order(epoch).length;
   }
 
-  /** Batches per epoch. */
+  /** Batches per epoch (of this rank; every rank has the same count, the last ones may be empty without dropLast). */
   numBatches(epoch = 0): number {
     const n = this.epochSize(epoch);
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    const global = this.batchSize * this.worldSize;
+    return this.dropLast ? Math.floor(n / global) : Math.ceil(n / global);
+  }
+
+  /** Epoch positions of this rank's batch b: [lo, hi) (empty past the end of the data). */
+  private batchRange(b: number, end: number): [number, number] {
+    const lo = Math.min(end, (b * this.worldSize + this.rank) * this.batchSize);
+    return [lo, Math.min(lo + this.batchSize, end)];
   }
 
   get stats(): LoaderStats {
@@ -157,31 +178,38 @@ export class DataLoader {
     const B = this.batchSize;
     const n = this.epochSize(epoch);
     const numBatches = this.numBatches(epoch);
-    const end = Math.min(n, numBatches * B);
+    const end = Math.min(n, numBatches * B * this.worldSize);
     const limit = Math.max(B, (this.opts.prefetchBatches ?? 2) * B);
     const pending = new Map<number, ReturnType<Executor["submit"]>>();
     this.stats_ = this.freshStats(epoch, limit);
     [this.decodeMs, this.transformMs, this.waitMs, this.t0] = [0, 0, 0, performance.now()];
-    let next = startBatch * B;
-    let consumed = next;
+    // This rank's positions in batch order; `next` indexes the first one not yet dispatched.
+    const mine: number[] = [];
+    for (let b = startBatch; b < numBatches; b++) {
+      const [lo, hi] = this.batchRange(b, end);
+      for (let p = lo; p < hi; p++) mine.push(p);
+    }
+    let next = 0;
+    let consumed = 0;
     let epochBad = 0;
     let consecutive = 0;
-    const maxBad = (this.opts.maxBadFraction ?? 0.5) * n;
+    const maxBad = (this.opts.maxBadFraction ?? 0.5) * Math.ceil(n / this.worldSize);
     const maxConsecutive = this.opts.maxConsecutiveBad ?? 50;
     try {
       if (this.torch === undefined) this.torch = this.opts.tensors === false ? null : await import("../torch/index.ts");
       const exec = (this.executor ??= this.makeExecutor());
       const topUp = () => {
-        while (next < end && next - consumed < limit) {
-          pending.set(next, exec.submit({ epoch, position: next, startAttempt: 0 }));
+        while (next < mine.length && next - consumed < limit) {
+          const position = mine[next]!;
+          pending.set(position, exec.submit({ epoch, position, startAttempt: 0 }));
           next++;
         }
         this.stats_.outstanding = next - consumed;
         this.stats_.maxOutstanding = Math.max(this.stats_.maxOutstanding, next - consumed);
       };
       for (let b = startBatch; b < numBatches; b++) {
-        const lo = b * B;
-        const hi = Math.min(lo + B, end);
+        const [lo, hi] = this.batchRange(b, end);
+        if (hi <= lo) continue; // this rank's share of the last, partial global batch is empty
         topUp();
         const tWait = performance.now();
         const samples = [];
@@ -201,7 +229,7 @@ export class DataLoader {
           positions.push(p);
         }
         this.waitMs += performance.now() - tWait;
-        consumed = hi;
+        consumed += hi - lo;
         topUp(); // keep the workers busy while the consumer uses this batch
         const batch = collate(samples, positions, epoch, b, this.torch);
         const s = this.stats_;

@@ -7,3 +7,4 @@ export { noGrad, enableGrad, isGradEnabled, autocast } from "./autograd.ts";
 export { Generator, manualSeed } from "./random.ts";
 export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError, type BlasInfo } from "./native.ts";
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";
+export { ProcessGroup, CollectiveError, distributedAvailable, setParentDeathSignal, type ProcessGroupOptions } from "./distributed.ts";

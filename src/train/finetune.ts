@@ -8,13 +8,14 @@
  */
 import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
 import { Mixup } from "../data/mixup.ts";
+import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VitConfig } from "../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
 import { F, Generator, manualSeed, noGrad, tidy } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { BACKBONE_OVERRIDES, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 import { disposing } from "./batches.ts";
 
 export const FINETUNE_DEFAULTS = {
@@ -57,8 +58,12 @@ export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): Vit
   return cfg;
 }
 
-/** Top-1 of one centred clip per validation video (the official per-epoch validation). */
-export async function validate(model: VisionTransformer, loader: DataLoader): Promise<{ top1: number; loss: number }> {
+/**
+ * Top-1 of one centred clip per validation video (the official per-epoch validation). With
+ * `dist`, each rank scores its shard of the list (the loader's rank/worldSize) and the counts
+ * are summed over ranks.
+ */
+export async function validate(model: VisionTransformer, loader: DataLoader, dist: DataParallel | null = null): Promise<{ top1: number; loss: number }> {
   let correct = 0;
   let n = 0;
   let lossSum = 0;
@@ -73,10 +78,16 @@ export async function validate(model: VisionTransformer, loader: DataLoader): Pr
       }),
     );
   }
+  if (dist) [correct, n, lossSum] = dist.sum([correct, n, lossSum]) as [number, number, number];
   return { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN };
 }
 
-export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m) => process.stderr.write(m + "\n")): Promise<TrainLoopResult & { runDir: string }> {
+/** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */
+export async function finetune(
+  o: FinetuneOptions,
+  log: (m: string) => void = (m) => process.stderr.write(m + "\n"),
+  dist: DataParallel | null = null,
+): Promise<TrainLoopResult & { runDir: string }> {
   if (!o.train) throw new Error("no data: give --train LIST (`path label` per line)");
   manualSeed(o.seed);
   const labels = o.labels ? readLabelNames(o.labels) : null;
@@ -85,13 +96,15 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
   const augment = { flip: o.flip, randAug: o.randAugment, erasing: o.erasing > 0 ? o.erasing : (false as const), scale: [o.cropScaleMin, 1] as [number, number] };
   const train = new VideoClsDataset({ mode: "train", list: o.train, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, numSample: o.numSample, inputSize: cfg.imgSize, augment, cacheMiB: o.cacheMib });
   const val = o.val ? new VideoClsDataset({ mode: "validation", list: o.val, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, inputSize: cfg.imgSize, cacheMiB: o.cacheMib }) : null;
-  const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log });
-  const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log }) : null;
+  const world = dist?.worldSize ?? 1;
+  const shard = { rank: dist?.rank ?? 0, worldSize: world };
+  const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log, ...shard });
+  const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log, ...shard }) : null;
   const itersPerEpoch = Math.floor(loader.numBatches(0) / o.accumSteps);
   if (itersPerEpoch < 1) throw new Error(`${o.train} gives ${loader.numBatches(0)} batches of ${o.batchSize}: too few for --accum-steps ${o.accumSteps}`);
 
   const gen = new Generator(o.seed);
-  const model = createModel(cfg, {}, { generator: gen, dropGenerator: gen }) as VisionTransformer;
+  const model = createModel(cfg, {}, { generator: gen, dropGenerator: dropGenerator(gen, o.seed, dist) }) as VisionTransformer;
   if (o.finetune) {
     const labelMap = o.headLabelMap ? (JSON.parse(readFileSync(o.headLabelMap, "utf8")) as number[]) : undefined;
     const report = await loadCheckpointInto(model, o.finetune, { labelMap });
@@ -99,7 +112,7 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
   } else {
     log("no --finetune checkpoint: training from scratch");
   }
-  const totalBatch = o.batchSize * o.accumSteps;
+  const totalBatch = o.batchSize * o.accumSteps * world;
   const peak = (o.lr * totalBatch) / 256;
   const ld = o.layerDecay < 1 ? layerDecay(cfg.depth, o.layerDecay) : undefined;
   const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["pos_embed", "cls_token"], ...ld });
@@ -118,6 +131,7 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
       itersPerEpoch,
       lrSchedule,
       generator: gen,
+      dist,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         if (mixup && b.size % 2 === 0) {
@@ -129,7 +143,7 @@ export async function finetune(o: FinetuneOptions, log: (m: string) => void = (m
         const logits = model.forward(b.video!);
         return { loss: F.crossEntropy(logits, b.label!, o.smoothing), items: b.size };
       },
-      evaluate: valLoader ? async () => validate(model, valLoader) : undefined,
+      evaluate: valLoader ? async () => validate(model, valLoader, dist) : undefined,
       primaryMetric: "top1",
     });
     return { ...result, runDir: o.out };

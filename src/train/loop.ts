@@ -7,9 +7,15 @@
  * Resume is exact because everything random is a function of (seed, epoch, iteration): the
  * batch source re-creates an epoch from its seed and skips `startIter` batches, and the
  * libtorch generator used by dropout/drop path is saved in the checkpoint.
+ *
+ * Data-parallel (`dist`): every rank runs this loop on its shard of each global batch. Before
+ * each optimizer step the ranks sum [loss, items, non-finite count, stop requested] — so a NaN
+ * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients.
+ * Only rank 0 writes files and shows progress; every rank resumes from the same checkpoint.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
@@ -78,6 +84,8 @@ export interface TrainLoopOptions<B> {
   log?: (msg: string) => void;
   /** Stop after this many updates in total (for tests and smoke runs). */
   maxSteps?: number;
+  /** Data-parallel group (null/undefined: a single process). */
+  dist?: DataParallel | null;
 }
 
 export interface TrainLoopResult {
@@ -93,11 +101,15 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   const accum = o.accumSteps ?? 1;
   const total = o.epochs * o.itersPerEpoch;
   if (o.lrSchedule.length < total) throw new RangeError(`lr schedule has ${o.lrSchedule.length} values for ${total} updates`);
-  mkdirSync(o.runDir, { recursive: true });
+  const dist = o.dist ?? null;
+  const isMain = !dist || dist.isMain;
   const lastPath = join(o.runDir, "checkpoint-last.safetensors");
   const bestPath = join(o.runDir, "checkpoint-best.safetensors");
   const metrics = new MetricsLog(join(o.runDir, "metrics.jsonl"));
-  writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
+  if (isMain) {
+    mkdirSync(o.runDir, { recursive: true });
+    writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
+  }
 
   let step = 0;
   let best: number | null = null;
@@ -110,17 +122,27 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     step = Number(ckpt.state.step ?? 0);
     best = (ckpt.state.best as number | null) ?? null;
     lastCheckpoint = lastPath;
-    metrics.truncateAfter(step);
+    if (isMain) metrics.truncateAfter(step);
     log(`resumed from ${lastPath} at update ${step} (epoch ${Math.floor(step / o.itersPerEpoch)})`);
+  }
+  if (dist) {
+    dist.agree(step, (min, max) =>
+      `ranks would start at different updates (${min} vs ${max}): every rank must see the same ${lastPath} ` +
+        `(put --out on a shared filesystem, or copy the checkpoint to every node) or none`,
+    );
+    // Identical starting weights everywhere (fresh init or resumed: rank 0's are authoritative).
+    dist.broadcastModule(o.model);
   }
 
   const save = async (path: string) => {
+    if (!isMain) return;
     const tensors = new Map<string, Tensor>();
     if (o.generator) tensors.set("generator", o.generator.getState());
     await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors, state: { step, best }, config: o.config });
     for (const t of tensors.values()) t.dispose();
   };
   const writeCurves = () => {
+    if (!isMain) return;
     const recs = metrics.read();
     const series = (kind: string, key: string, x: "step" | "epoch") =>
       recs.filter((r) => r.kind === kind && typeof r[key] === "number").map((r) => [Number(r[x]), Number(r[key])] as [number, number]);
@@ -140,10 +162,11 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     o.model.train();
     for (let epoch = Math.floor(step / o.itersPerEpoch); epoch < o.epochs && stoppedBy === "done"; epoch++) {
       const startIter = step - epoch * o.itersPerEpoch;
-      const progress = new Progress({ total: o.itersPerEpoch - startIter, label: `epoch ${epoch + 1}/${o.epochs}`, unit: "it" });
+      const progress = isMain ? new Progress({ total: o.itersPerEpoch - startIter, label: `epoch ${epoch + 1}/${o.epochs}`, unit: "it" }) : null;
       let micro = 0;
       let lossSum = 0;
       let items = 0;
+      let nonFinite = 0;
       let extra: Record<string, number> = {};
       for await (const batch of o.batches(epoch, startIter * accum)) {
         if (micro === 0) {
@@ -157,22 +180,39 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
           (accum > 1 ? r.loss.div(accum) : r.loss).backward();
           return { value, items: r.items, metrics: r.metrics };
         });
-        if (!Number.isFinite(out.value)) throw new NonFiniteLossError(step, out.value, lastCheckpoint);
-        lossSum += out.value;
+        if (!Number.isFinite(out.value)) {
+          // Alone: stop now. Data-parallel: tell the other ranks at the step's sync below.
+          if (!dist) throw new NonFiniteLossError(step, out.value, lastCheckpoint);
+          nonFinite++;
+        } else {
+          lossSum += out.value;
+        }
         items += out.items;
         extra = out.metrics ?? {};
         micro++;
         if (micro < accum) continue;
+        let loss = lossSum / accum;
+        let stopNow = stop.requested !== null;
+        const syncExtra: Record<string, number> = {};
+        if (dist) {
+          const [lossAll, , badAll, stopAll] = dist.sum([lossSum, items, nonFinite, stopNow ? 1 : 0]) as [number, number, number, number];
+          if (badAll > 0) throw new NonFiniteLossError(step, NaN, lastCheckpoint);
+          loss = lossAll / (accum * dist.worldSize);
+          stopNow = stopAll > 0;
+          dist.averageGradients(o.optimizer.params());
+          syncExtra.allReduceMs = dist.takeAllReduceSeconds() * 1000;
+        }
         const norm = o.clipGrad ? clipGradNorm(o.optimizer.params(), o.clipGrad) : gradNorm(o.optimizer.params());
         o.optimizer.step();
         o.optimizer.zeroGrad();
         step++;
-        const loss = lossSum / accum;
-        metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra });
-        progress.tick(1, { loss, lr: o.optimizer.lr });
+        if (isMain) metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra, ...syncExtra });
+        progress?.tick(1, { loss, lr: o.optimizer.lr });
         micro = 0;
         lossSum = 0;
-        if (stop.requested) {
+        items = 0;
+        nonFinite = 0;
+        if (stopNow) {
           stoppedBy = "signal";
           break;
         }
@@ -182,13 +222,13 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         }
         if (step >= (epoch + 1) * o.itersPerEpoch) break;
       }
-      progress.done();
+      progress?.done();
       if (stoppedBy !== "done") break;
       if (o.evaluate) {
         o.model.eval();
         const ev = await o.evaluate(epoch);
         o.model.train();
-        metrics.append({ kind: "eval", step, epoch: epoch + 1, ...ev });
+        if (isMain) metrics.append({ kind: "eval", step, epoch: epoch + 1, ...ev });
         const key = o.primaryMetric ?? Object.keys(ev)[0];
         const value = key ? ev[key] : undefined;
         log(`epoch ${epoch + 1}: ${Object.entries(ev).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);

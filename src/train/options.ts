@@ -2,7 +2,9 @@
  * Options shared by `pretrain` and `finetune`: backbone overrides of the registry model, and the
  * run machinery (batching, optimiser, precision, data loading, checkpoints).
  */
+import type { DataParallel } from "../distributed/data_parallel.ts";
 import { createConfig, type ModelConfig, type ModelName } from "../models/config.ts";
+import { Generator } from "../torch/index.ts";
 
 /** Backbone fields a run may override (null = the registry's value). */
 export const BACKBONE_OVERRIDES = {
@@ -54,4 +56,13 @@ export function loopSettings(o: typeof RUN_DEFAULTS, log: (m: string) => void) {
     maxSteps: o.maxSteps ?? undefined,
     log,
   };
+}
+
+/**
+ * The generator of dropout/drop path: the run's own generator for a single process and rank 0
+ * (so one process behaves exactly as before), a stream of its own for every other rank, so ranks
+ * do not drop the same paths. (Resume restores rank 0's stream exactly; the others restart theirs.)
+ */
+export function dropGenerator(gen: Generator, seed: number, dist: DataParallel | null): Generator {
+  return dist && dist.rank > 0 ? new Generator(seed + 7919 * dist.rank) : gen;
 }

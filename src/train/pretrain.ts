@@ -6,13 +6,14 @@
  * lr = base × total batch / 256, per-iteration warm-up + cosine.
  */
 import { DataLoader, HybridDataset, type Batch } from "../data/index.ts";
+import type { DataParallel } from "../distributed/data_parallel.ts";
 import { gridSize, type PretrainConfig } from "../models/config.ts";
 import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
 import { disposing } from "./batches.ts";
-import { BACKBONE_OVERRIDES, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
 export const PRETRAIN_DEFAULTS = {
@@ -46,7 +47,15 @@ export function pretrainModelConfig(o: PretrainOptions): PretrainConfig {
   return cfg;
 }
 
-export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m) => process.stderr.write(m + "\n")): Promise<TrainLoopResult & { runDir: string }> {
+/**
+ * Runs pre-training. With `dist` (data-parallel, see src/distributed) each rank trains on its
+ * shard of every global batch of batchSize × worldSize clips; lr scales with that global batch.
+ */
+export async function pretrain(
+  o: PretrainOptions,
+  log: (m: string) => void = (m) => process.stderr.write(m + "\n"),
+  dist: DataParallel | null = null,
+): Promise<TrainLoopResult & { runDir: string }> {
   if (!o.lists.length) throw new Error("no data: give --lists FILE[,FILE…] (pre-training list files, `path 0 -1` per line)");
   if (o.decoderMask !== "run_cell" && o.decoderMask !== "none") throw new Error(`--decoder-mask must be run_cell or none, got ${o.decoderMask}`);
   manualSeed(o.seed);
@@ -68,22 +77,26 @@ export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m
       decoderRatio: o.decoderMask === "none" ? 0 : o.decoderMaskRatio,
     },
   });
-  const loader = new DataLoader(dataset, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log });
+  const world = dist?.worldSize ?? 1;
+  const loader = new DataLoader(dataset, {
+    batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log,
+    rank: dist?.rank ?? 0, worldSize: world,
+  });
   const batches = loader.numBatches(0);
   const itersPerEpoch = Math.floor(batches / o.accumSteps);
-  if (itersPerEpoch < 1) throw new Error(`the data gives ${batches} batches of ${o.batchSize} per epoch: fewer than --accum-steps ${o.accumSteps}; lower --batch-size`);
+  if (itersPerEpoch < 1) throw new Error(`the data gives ${batches} batches of ${o.batchSize}${world > 1 ? ` × ${world} ranks` : ""} per epoch: fewer than --accum-steps ${o.accumSteps}; lower --batch-size`);
   log(`data: ${dataset.mix().map((m) => `${m.name} ${m.entries}×${m.weight}`).join(", ")} → ${loader.epochSize(0)} clips/epoch, ${itersPerEpoch} updates/epoch`);
 
   const gen = new Generator(o.seed);
-  const model = createModel(cfg, {}, { generator: gen, dropGenerator: gen }) as PretrainVisionTransformer;
-  const totalBatch = o.batchSize * o.accumSteps;
+  const model = createModel(cfg, {}, { generator: gen, dropGenerator: dropGenerator(gen, o.seed, dist) }) as PretrainVisionTransformer;
+  const totalBatch = o.batchSize * o.accumSteps * world;
   const peak = (o.lr * totalBatch) / 256;
   const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["mask_token", "pos_embed", "cls_token"] });
   const optimizer = new AdamW(groups, { lr: peak, betas: [o.beta1, o.beta2], eps: 1e-8, weightDecay: o.weightDecay });
   const sched = { epochs: o.epochs, itersPerEpoch, warmupEpochs: o.warmupEpochs };
   const lrSchedule = cosineSchedule({ base: peak, final: (o.minLr * totalBatch) / 256, ...sched });
   const wdSchedule = cosineSchedule({ base: o.weightDecay, final: o.weightDecayEnd ?? o.weightDecay, epochs: o.epochs, itersPerEpoch });
-  log(`model: ${o.model} (${(model.numParameters() / 1e6).toFixed(2)} M parameters, grid ${gridSize(cfg).join("×")}), peak lr ${peak.toExponential(3)}, ${o.precision}`);
+  log(`model: ${o.model} (${(model.numParameters() / 1e6).toFixed(2)} M parameters, grid ${gridSize(cfg).join("×")}), peak lr ${peak.toExponential(3)} for a global batch of ${totalBatch}, ${o.precision}`);
   const topts = targetOptions(cfg);
   const decoderOn = o.decoderMask === "run_cell";
   try {
@@ -97,6 +110,7 @@ export async function pretrain(o: PretrainOptions, log: (m: string) => void = (m
       lrSchedule,
       wdSchedule,
       generator: gen,
+      dist,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         const videos = b.video!;

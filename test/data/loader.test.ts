@@ -125,6 +125,41 @@ describe("determinism", () => {
   });
 });
 
+describe("data-parallel sharding", () => {
+  test("2 ranks × batch 1 see exactly the batches of 1 process × batch 2, split in rank order; resume too", async () => {
+    const whole = await collect(new DataLoader(pretrain("pretrain.csv", 1), { batchSize: 2, numWorkers: 0, seed: 5, tensors: false }), 1);
+    const shards: Batch[][] = [];
+    for (const rank of [0, 1]) shards.push(await collect(new DataLoader(pretrain("pretrain.csv", 1), { batchSize: 1, numWorkers: 0, seed: 5, rank, worldSize: 2, tensors: false }), 1));
+    assert.equal(whole.length, 3);
+    assert.deepEqual(shards.map((s) => s.length), [3, 3]);
+    const joined = whole.map((_, b) => [...Array.from(shards[0]![b]!.positions), ...Array.from(shards[1]![b]!.positions)].join());
+    assert.deepEqual(joined, whole.map((b) => b.positions.join()));
+    // Same pixels and masks per position: batch b of the whole = rank 0's batch b, then rank 1's.
+    const rows = (b: Batch) => fingerprint([b])[0]!;
+    for (let b = 0; b < 3; b++) {
+      const [r0, r1, w] = [rows(shards[0]![b]!), rows(shards[1]![b]!), rows(whole[b]!)];
+      assert.equal(Buffer.concat([Buffer.from(r0.video, "base64"), Buffer.from(r1.video, "base64")]).toString("base64"), w.video);
+      assert.equal(r0.enc! + r1.enc!, w.enc);
+      assert.equal(r0.dec! + r1.dec!, w.dec);
+    }
+    const resumed = await collect(new DataLoader(pretrain("pretrain.csv", 1), { batchSize: 1, numWorkers: 0, seed: 5, rank: 1, worldSize: 2, tensors: false }), 1, { startBatch: 2 });
+    assert.deepEqual(fingerprint(resumed), fingerprint(shards[1]!.slice(2)));
+  });
+
+  test("without dropLast the last global batch is split as far as it goes (a rank may get none)", async () => {
+    const val = () => new VideoClsDataset({ list: join(tmp.dir, "train.csv"), mode: "validation", numFrames: 4, samplingRate: 2, inputSize: 24 });
+    const got = [];
+    for (const rank of [0, 1]) {
+      const l = new DataLoader(val(), { batchSize: 2, numWorkers: 0, rank, worldSize: 2, tensors: false });
+      assert.equal(l.numBatches(), 2);
+      got.push((await collect(l)).map((b) => Array.from(b.items)));
+    }
+    // 5 videos, global batch 4: rank 0 → [0,1] [4]; rank 1 → [2,3] and nothing.
+    assert.deepEqual(got, [[[0, 1], [4]], [[2, 3]]]);
+    assert.throws(() => new DataLoader(val(), { batchSize: 2, rank: 2, worldSize: 2 }), /rank must be in 0\.\.1/);
+  });
+});
+
 describe("bad input", () => {
   test("corrupt, empty, missing and truncated videos are retried, replaced, counted and logged; the epoch completes", async () => {
     const results = [];

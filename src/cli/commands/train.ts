@@ -1,4 +1,5 @@
 /** `videomae pretrain` and `videomae finetune`: options from defaults ← --config JSON ← flags. */
+import { DataParallel } from "../../distributed/data_parallel.ts";
 import { resolveConfig } from "../../train/config.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
@@ -33,6 +34,28 @@ function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): 
   return { config: config as T, json };
 }
 
+type RunResult = Parameters<typeof summary>[0];
+
+/**
+ * Runs one training command alone, or as one rank of a data-parallel group when the
+ * environment says so (`videomae launch`, torchrun): then only rank 0 logs and prints.
+ */
+async function runMaybeDistributed(json: boolean, train: (log: (m: string) => void, dist: DataParallel | null) => Promise<RunResult>): Promise<number> {
+  const dist = DataParallel.fromEnv();
+  const log = dist && !dist.isMain ? () => {} : (m: string) => process.stderr.write(m + "\n");
+  if (dist) log(`data-parallel: ${dist.worldSize} ranks (gloo, master ${dist.env.masterAddr}:${dist.env.masterPort}, timeout ${dist.env.timeoutMs / 1000} s)`);
+  // On failure the group is left as is (no destroy): peers may be gone, and exiting ends it.
+  const result = await train(log, dist);
+  if (!dist || dist.isMain) summary(result, json);
+  dist?.close();
+  return 0;
+}
+
+const DISTRIBUTED_HELP = `
+Data-parallel: run under \`videomae launch --nproc-per-node N -- <this command> …\` (or torchrun's
+environment): each rank trains on its shard of every global batch of batch-size × ranks clips,
+the lr scales with that global batch, rank 0 writes the run folder.`;
+
 export const pretrainCommand: Command = {
   name: "pretrain",
   help: `Usage: videomae pretrain --lists A.csv[,B.csv…] [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
@@ -49,11 +72,11 @@ ${optionTable(PRETRAIN_DEFAULTS)}
 
 Example:
   videomae pretrain --lists k400_unlabelled.csv,ssv2_unlabelled.csv --model pretrain_videomae_base_patch16_224 \\
-                    --epochs 200 --batch-size 32 --num-sample 4 --out runs/pt_b --precision bf16`,
+                    --epochs 200 --batch-size 32 --num-sample 4 --out runs/pt_b --precision bf16
+${DISTRIBUTED_HELP}`,
   async run(argv) {
     const { config, json } = parse(PRETRAIN_DEFAULTS, argv);
-    summary(await pretrain(config), json);
-    return 0;
+    return runMaybeDistributed(json, (log, dist) => pretrain(config, log, dist));
   },
 };
 
@@ -74,10 +97,10 @@ a pre-training checkpoint (encoder weights; fc_norm and head start fresh), or a 
 (--head-label-map: a JSON list giving, for each target class, its row in the checkpoint's head.)
 
 Options (defaults; a JSON --config file may set any of them, flags win):
-${optionTable(FINETUNE_DEFAULTS)}`,
+${optionTable(FINETUNE_DEFAULTS)}
+${DISTRIBUTED_HELP}`,
   async run(argv) {
     const { config, json } = parse(FINETUNE_DEFAULTS, argv);
-    summary(await finetune(config), json);
-    return 0;
+    return runMaybeDistributed(json, (log, dist) => finetune(config, log, dist));
   },
 };

@@ -1,0 +1,118 @@
+/**
+ * Data-parallel training over a c10d process group, the way DDP does it: every rank holds the
+ * whole model, starts from rank 0's parameters, trains on its own shard of each global batch and
+ * averages gradients before every optimizer step, so all ranks take identical steps. Rank 0
+ * writes checkpoints and logs; numbers shown to the user are reduced over ranks.
+ *
+ *   const dp = DataParallel.fromEnv();          // null when not launched distributed
+ *   dp?.broadcastModule(model);
+ *   …backward…; dp?.averageGradients(optimizer.params()); optimizer.step();
+ */
+import type { Module } from "../nn/module.ts";
+import { distributedAvailable, ProcessGroup, setParentDeathSignal, tensor, type Tensor } from "../torch/index.ts";
+import { distEnvFrom, DistEnvError, type DistEnv } from "./env.ts";
+
+/** Environment variable `videomae launch` sets in its workers (their parent's pid). */
+export const LAUNCHER_PID_VAR = "VIDEOMAE_LAUNCHER_PID";
+
+export class DataParallel {
+  /** Seconds spent in gradient all-reduce since the last `takeAllReduceSeconds()`. */
+  private allReduceSec = 0;
+
+  private constructor(
+    readonly pg: ProcessGroup,
+    readonly env: DistEnv,
+  ) {}
+
+  get rank(): number {
+    return this.pg.rank;
+  }
+  get worldSize(): number {
+    return this.pg.worldSize;
+  }
+  /** Rank 0: the one that writes checkpoints, metrics and progress. */
+  get isMain(): boolean {
+    return this.pg.rank === 0;
+  }
+
+  /** Joins the process group described by `env`; null when it describes a single process. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): DataParallel | null {
+    const d = distEnvFrom(env);
+    if (!d) return null;
+    if (!distributedAvailable()) {
+      throw new DistEnvError(
+        `WORLD_SIZE=${d.worldSize} asks for distributed training, but this build of the native addon has no c10d/gloo ` +
+          `(install libgloo-dev and run \`node scripts/build-native.mjs --force\`)`,
+      );
+    }
+    // Started by our launcher: die with it rather than live on as an orphan.
+    if (env[LAUNCHER_PID_VAR] && Number(env[LAUNCHER_PID_VAR]) === process.ppid) setParentDeathSignal();
+    const pg = ProcessGroup.init({
+      masterAddr: d.masterAddr,
+      masterPort: d.masterPort,
+      rank: d.rank,
+      worldSize: d.worldSize,
+      timeoutMs: d.timeoutMs,
+      ...(d.ifname ? { ifname: d.ifname } : {}),
+    });
+    return new DataParallel(pg, d);
+  }
+
+  /** Copies rank 0's parameters and persistent buffers into every rank's model. */
+  broadcastModule(model: Module): void {
+    const ts = [...model.stateDict().values()];
+    this.pg.broadcast(ts, 0);
+  }
+
+  /** Replaces every existing gradient of `params` by its mean over ranks (bucketed). */
+  averageGradients(params: Tensor[]): void {
+    const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== undefined);
+    try {
+      this.allReduceSec += this.pg.allReduceMean(grads);
+    } finally {
+      for (const g of grads) g.dispose();
+    }
+  }
+
+  /** Seconds of gradient all-reduce since the last call (for metrics). */
+  takeAllReduceSeconds(): number {
+    const s = this.allReduceSec;
+    this.allReduceSec = 0;
+    return s;
+  }
+
+  /** Element-wise sums over ranks of a few numbers (float64). */
+  sum(values: number[]): number[] {
+    const t = tensor(Float64Array.from(values));
+    try {
+      this.pg.allReduce([t], "sum");
+      return t.toArray();
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /**
+   * Checks that every rank holds the same `value` (e.g. the step a resume starts from); throws
+   * on all ranks with `describe(min, max)` when they differ.
+   */
+  agree(value: number, describe: (min: number, max: number) => string): void {
+    const t = tensor(Float64Array.from([value, -value]));
+    try {
+      this.pg.allReduce([t], "max");
+      const [max, negMin] = t.toArray() as [number, number];
+      if (max !== -negMin) throw new DistEnvError(describe(-negMin, max));
+    } finally {
+      t.dispose();
+    }
+  }
+
+  barrier(): void {
+    this.pg.barrier();
+  }
+
+  /** Leaves the process group. */
+  close(): void {
+    this.pg.destroy();
+  }
+}
