@@ -167,8 +167,12 @@ export interface OursWorkload {
   dispose(): void;
 }
 
-/** Builds our model, input, masks and optimizer for a workload. */
-export function buildOurs(w: Workload, opts: { shim?: boolean } = {}): OursWorkload {
+/**
+ * Builds our model, input, masks and optimizer for a workload. `beforeOptimizer` runs between
+ * backward and the optimizer step of a pre-training rep (phase "all_reduce": the data-parallel
+ * benchmark averages gradients there).
+ */
+export function buildOurs(w: Workload, opts: { shim?: boolean; beforeOptimizer?: (model: Module) => void } = {}): OursWorkload {
   const bf16 = w.dtype === "bf16";
   const shimmed = bf16 && (opts.shim ?? layerNormNeedsAutocastShim());
   const withPrecision = <T>(f: () => T): T => (bf16 ? autocast(f) : f());
@@ -221,6 +225,7 @@ export function buildOurs(w: Workload, opts: { shim?: boolean } = {}): OursWorkl
         phase("backward", () => l.backward()); // outside autocast, as torch: backward ops follow the forward's dtypes
         return l.item();
       });
+      if (opts.beforeOptimizer) phase("all_reduce", () => opts.beforeOptimizer!(model));
       phase("optimizer", () => opt.step());
       phase("zero_grad", () => opt.zeroGrad());
       return loss;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { JsonLineChild, RequestError } from "../../src/bench/child.ts";
+import { formatDistributedBench, runDistributedBench } from "../../src/bench/distributed.ts";
 import { formatModelBench } from "../../src/bench/model_table.ts";
 import { runModelBench, selectWorkloads, type SideResult } from "../../src/bench/models.ts";
 import { PyTorchReference, torchUnavailableReason } from "../../src/bench/pytorch.ts";
@@ -24,6 +25,19 @@ function assertSide(s: SideResult | null, samples: number): void {
   assert.ok(s.memory.baseBytes > 0 && s.memory.peakBytes >= s.memory.baseBytes);
   assert.equal(s.memory.workloadBytes, s.memory.peakBytes - s.memory.baseBytes);
 }
+
+describe("data-parallel benchmark", () => {
+  test("tiny run: 1 vs 2 processes over gloo give well-formed rows and a table", async () => {
+    const r = await runDistributedBench({ quick: true, size: "tiny" });
+    assert.ok(r, "gloo is built in");
+    assert.deepEqual(r.rows.map((x) => x.processes), [1, 2]);
+    assert.equal(r.rows[0]!.allReduceSeconds, 0);
+    assert.ok(r.rows[1]!.allReduceSeconds > 0);
+    for (const x of r.rows) assert.ok(x.stepSeconds > 0 && x.clipsPerSecond > 0);
+    assert.ok(r.params > 0 && r.speedup > 0);
+    assert.match(formatDistributedBench(r), /2 processes × 1 thread: .* clips\/s, .* gradient all-reduce .* ms\/step/);
+  });
+});
 
 describe("model benchmark", () => {
   test("tiny run without PyTorch: well-formed rows, JSON and table", async () => {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
 import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
+import { formatDistributedBench, runDistributedBench, type DistBenchResult } from "../../bench/distributed.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
@@ -34,6 +35,9 @@ Options:
   --models-only  only the model part
   --data         also the data loader: decode + augment + masks of 16×224² pretraining clips
                  (2 workers) against a ViT-S pretraining step — does the loader keep up?
+  --dist         also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread
+                 vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce
+                 time per step
   --only PAT     model workloads whose id matches PAT (comma-separated case-insensitive regexes),
                  e.g. --only "vit-b infer" or --only "pretrain-dual fp32"
   --rounds N     interleaved rounds per workload (default 4; quick 1)
@@ -64,6 +68,7 @@ Example:
       "core-only": { type: "boolean" },
       "models-only": { type: "boolean" },
       data: { type: "boolean" },
+      dist: { type: "boolean" },
       only: { type: "string" },
       rounds: { type: "string" },
       reps: { type: "string" },
@@ -101,8 +106,8 @@ Example:
     mkdirSync(join(out, ".."), { recursive: true });
     // The core result's fields stay at the top level (the earlier format); models and data go
     // under their own keys. Saved after every model workload too, so a long run keeps partial data.
-    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult) => {
-      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}) };
+    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult, p?: DistBenchResult | null) => {
+      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}), ...(p ? { distributed: p } : {}) };
       writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
       return res;
     };
@@ -124,7 +129,8 @@ Example:
     }
     let data: DataBenchResult | undefined;
     if (values.data) data = await runDataBench({ quick: values.quick, log });
-    const res = save(core, models, data);
+    const dist = values.dist ? await runDistributedBench({ quick: values.quick, size: values.tiny ? "tiny" : "s", log }) : null;
+    const res = save(core, models, data, dist);
     if (values.json) {
       console.log(JSON.stringify(res));
       return 0;
@@ -135,6 +141,7 @@ Example:
       console.log(`\ndata loader (${data.videos} clips, ${data.workers} workers, 16×224² stride 4 + masks): ${data.coldClipsPerSecond.toFixed(2)} clips/s cold, ${data.warmClipsPerSecond.toFixed(2)} warm; decode ${data.decodeMsPerClip.toFixed(0)} ms + augment ${data.augmentMsPerClip.toFixed(0)} ms per clip`);
       console.log(`ViT-S pretraining step alone: ${data.modelClipsPerSecond.toFixed(2)} clips/s → ${data.verdict}`);
     }
+    if (dist) console.log(`\n${formatDistributedBench(dist)}`);
     console.log(`\nJSON written to ${out}`);
     return 0;
   },

@@ -1,0 +1,82 @@
+/**
+ * Data-parallel scaling on this machine: the ViT pre-training step (dual masking, batch 2 per
+ * rank) as 1 process with 1 thread versus N processes with 1 thread each, over gloo on loopback
+ * through our launcher. Reports clips/s of the whole job, the speed-up, the parallel efficiency
+ * and the time per step spent in the gradient all-reduce — the overhead data parallelism adds.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { launch } from "../distributed/launch.ts";
+import { distributedAvailable } from "../torch/index.ts";
+import { median } from "./stats.ts";
+
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), "dist_worker.ts");
+
+export interface DistBenchRow {
+  processes: number;
+  threadsPerProcess: number;
+  batchPerProcess: number;
+  /** Median seconds per step (rank 0). */
+  stepSeconds: number;
+  /** Median seconds of gradient all-reduce per step (0 for one process). */
+  allReduceSeconds: number;
+  clipsPerSecond: number;
+}
+
+export interface DistBenchResult {
+  model: string;
+  params: number;
+  rows: DistBenchRow[];
+  /** clips/s of N processes over clips/s of 1. */
+  speedup: number;
+  /** speedup / N. */
+  efficiency: number;
+  note?: string;
+}
+
+export async function runDistributedBench(opts: { quick?: boolean; size?: "s" | "b" | "tiny"; processes?: number; log?: (s: string) => void } = {}): Promise<DistBenchResult | null> {
+  const log = opts.log ?? (() => {});
+  if (!distributedAvailable()) {
+    log("distributed: skipped (this addon build has no c10d/gloo; install libgloo-dev and rebuild)");
+    return null;
+  }
+  const size = opts.size ?? "s";
+  const nproc = opts.processes ?? 2;
+  const batch = 2;
+  const [warmup, reps] = opts.quick ? [1, 2] : [2, 5];
+  const rows: DistBenchRow[] = [];
+  let params = 0;
+  for (const n of [1, nproc]) {
+    let line = "";
+    const stderr: string[] = [];
+    const r = await launch({
+      command: [process.execPath, "--import", import.meta.resolve("tsx"), WORKER, size, "fp32", String(batch), String(warmup), String(reps)],
+      nprocPerNode: n,
+      threadsPerProc: 1,
+      stdout: (l) => {
+        if (l.startsWith("[rank 0] {")) line = l.slice("[rank 0] ".length);
+      },
+      stderr: (l) => stderr.push(l),
+    });
+    if (r.exitCode !== 0 || !line) throw new Error(`distributed bench with ${n} process(es) failed (exit ${r.exitCode}):\n${stderr.slice(-10).join("\n")}`);
+    const res = JSON.parse(line) as { seconds: number[]; allReduceSeconds: number[]; params: number };
+    params = res.params;
+    const step = median(res.seconds);
+    rows.push({ processes: n, threadsPerProcess: 1, batchPerProcess: batch, stepSeconds: step, allReduceSeconds: median(res.allReduceSeconds), clipsPerSecond: (n * batch) / step });
+    log(`  distributed: ${n} process${n > 1 ? "es" : ""} × 1 thread: ${((n * batch) / step).toFixed(2)} clips/s, all-reduce ${(median(res.allReduceSeconds) * 1000).toFixed(0)} ms/step`);
+  }
+  const speedup = rows[1]!.clipsPerSecond / rows[0]!.clipsPerSecond;
+  return { model: `pretrain_videomae_${size === "s" ? "small" : size === "b" ? "base" : "tiny"} (dual masking, fp32)`, params, rows, speedup, efficiency: speedup / nproc };
+}
+
+export function formatDistributedBench(r: DistBenchResult): string {
+  const lines = [`data-parallel pre-training, ${r.model}, gloo over loopback, batch ${r.rows[0]!.batchPerProcess} per process:`];
+  for (const x of r.rows) {
+    lines.push(
+      `  ${x.processes} process${x.processes > 1 ? "es" : "  "} × ${x.threadsPerProcess} thread: ${x.clipsPerSecond.toFixed(2)} clips/s, ${(x.stepSeconds * 1000).toFixed(0)} ms/step` +
+        (x.processes > 1 ? `, gradient all-reduce ${(x.allReduceSeconds * 1000).toFixed(0)} ms/step (${((100 * x.allReduceSeconds) / x.stepSeconds).toFixed(1)}%)` : ""),
+    );
+  }
+  lines.push(`  speed-up ${r.speedup.toFixed(2)}× with ${r.rows[1]!.processes} processes (parallel efficiency ${(100 * r.efficiency).toFixed(0)}%)`);
+  return lines.join("\n");
+}
