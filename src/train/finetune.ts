@@ -63,7 +63,7 @@ export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): Vit
  * `dist`, each rank scores its shard of the list (the loader's rank/worldSize) and the counts
  * are summed over ranks.
  */
-export async function validate(model: VisionTransformer, loader: DataLoader, dist: DataParallel | null = null): Promise<{ top1: number; loss: number }> {
+export async function validate(model: VisionTransformer, loader: DataLoader, dist: DataParallel | null = null): Promise<{ top1: number; loss: number; clips: number }> {
   let correct = 0;
   let n = 0;
   let lossSum = 0;
@@ -79,7 +79,7 @@ export async function validate(model: VisionTransformer, loader: DataLoader, dis
     );
   }
   if (dist) [correct, n, lossSum] = dist.sum([correct, n, lossSum]) as [number, number, number];
-  return { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN };
+  return { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN, clips: n };
 }
 
 /** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */

@@ -148,7 +148,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       recs.filter((r) => r.kind === kind && typeof r[key] === "number").map((r) => [Number(r[x]), Number(r[key])] as [number, number]);
     const charts: Chart[] = [{ title: "training loss", xLabel: "update", series: [{ name: "loss", points: series("train", "loss", "step") }] }];
     const evalKeys = [...new Set(recs.filter((r) => r.kind === "eval").flatMap((r) => Object.keys(r)))].filter(
-      (k) => !["kind", "step", "epoch", "time"].includes(k),
+      (k) => !["kind", "step", "epoch", "time", "clips"].includes(k),
     );
     if (evalKeys.length) {
       charts.push({ title: "evaluation", xLabel: "epoch", series: evalKeys.map((k) => ({ name: k, points: series("eval", k, "epoch") })) });
@@ -231,7 +231,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         if (isMain) metrics.append({ kind: "eval", step, epoch: epoch + 1, ...ev });
         const key = o.primaryMetric ?? Object.keys(ev)[0];
         const value = key ? ev[key] : undefined;
-        log(`epoch ${epoch + 1}: ${Object.entries(ev).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);
+        log(`epoch ${epoch + 1}: ${Object.entries(ev).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ")}`);
         if (value !== undefined && (best === null || value > best)) {
           best = value;
           await save(bestPath);

@@ -124,6 +124,25 @@ describe("data-parallel training (gloo, loopback)", () => {
     assert.ok(Number(lb[2]!.lr) > 0 && Number(lb[2]!.gradNorm) > 0);
   });
 
+  test("fine-tuning runs data-parallel too: sharded training and validation, counts summed over ranks", async () => {
+    const out = join(dir, "ft");
+    const r = await run([
+      "launch", "--nproc-per-node", "2", "--threads", "1", "--", "finetune", "--train", join(data, "train.csv"), "--val", join(data, "train.csv"),
+      "--model", "vit_small_patch16_224", "--img-size", "32", "--num-frames", "4", "--patch-size", "8", "--embed-dim", "32", "--depth", "2",
+      "--num-heads", "2", "--sampling-rate", "2", "--workers", "0", "--cache-mib", "32", "--batch-size", "3", "--num-sample", "1", "--epochs", "1",
+      "--warmup-epochs", "0", "--rand-augment", "false", "--erasing", "0", "--json", "--out", out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const evals = new MetricsLog(join(out, "metrics.jsonl")).read().filter((x) => x.kind === "eval");
+    assert.equal(evals.length, 1);
+    // 12 validation clips, 6 scored by each rank, summed.
+    assert.equal(evals[0]!.clips, 12);
+    assert.ok(Number(evals[0]!.top1) >= 0 && Number(evals[0]!.top1) <= 1);
+    assert.equal(new MetricsLog(join(out, "metrics.jsonl")).read().filter((x) => x.kind === "train").length, 2);
+    const summary = JSON.parse(r.stdout.split("\n").find((l) => l.startsWith("[rank 0] {"))!.slice("[rank 0] ".length));
+    assert.equal(summary.steps, 2);
+  });
+
   for (const victim of [1, 0]) {
     test(`killing rank ${victim} mid-run makes the other exit non-zero within the timeout, naming it; the checkpoint stays loadable`, async () => {
       const out = join(dir, `kill-${victim}`);
