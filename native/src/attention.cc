@@ -2,6 +2,7 @@
 // a custom autograd function whose forward and backward run the tiled kernels of
 // attention_kernel.inc (no N×N matrix in memory). float32 compute; bfloat16/float16 inputs are
 // converted to float32 on entry and the output and gradient back to the input dtype.
+// Environment (read once per process): VIDEOMAE_ATTN_ISA=avx2|avx512, VIDEOMAE_ATTN_GEMM=micro|blas|aten.
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -45,9 +46,15 @@ void gemmAten(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
   at::addmm_out(c, c, a, b, beta == 0.0f ? 1.0f : beta, alpha);
 }
 
+// The tile GEMM: null = the ISA build's own register-blocked micro-kernels (default, fastest);
+// VIDEOMAE_ATTN_GEMM=blas / aten route the same tile products through BLAS sgemm_ / ATen addmm
+// instead (for comparisons and debugging; BLAS serialises concurrent callers, so it does not scale).
 GemmFn chooseGemm() {
-  // VIDEOMAE_ATTN_GEMM=aten forces the portable path (for comparisons and debugging).
-  if (const char* e = std::getenv("VIDEOMAE_ATTN_GEMM"); e && std::string(e) == "aten") return gemmAten;
+  const char* e = std::getenv("VIDEOMAE_ATTN_GEMM");
+  const std::string want = e ? e : "";
+  if (want.empty() || want == "micro") return nullptr;
+  if (want == "aten") return gemmAten;
+  if (want != "blas") throw std::runtime_error("VIDEOMAE_ATTN_GEMM must be micro, blas or aten, got '" + want + "'");
   for (const char* lib : {"libblas.so.3", "libopenblas.so.0", "libmkl_rt.so"}) {
     if (void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
       if (auto f = reinterpret_cast<SgemmFortran>(dlsym(h, "sgemm_"))) {
@@ -56,7 +63,7 @@ GemmFn chooseGemm() {
       }
     }
   }
-  return gemmAten;
+  return gemmAten;  // no BLAS loaded in this process (e.g. MKL linked statically)
 }
 
 struct Kernels {
@@ -66,17 +73,23 @@ struct Kernels {
   const char* isa;
 };
 
+// VIDEOMAE_ATTN_ISA=avx2 forces the AVX2 build on an AVX-512 machine (tests cover both builds).
 const Kernels& kernels() {
   static const Kernels k = [] {
     __builtin_cpu_init();
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    if (!avx512 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
-      throw std::runtime_error("packedAttention needs a CPU with AVX2+FMA or AVX-512");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!avx512 && !avx2) throw std::runtime_error("packedAttention needs a CPU with AVX2+FMA or AVX-512");
+    const char* e = std::getenv("VIDEOMAE_ATTN_ISA");
+    const std::string want = e ? e : "";
+    if (!want.empty() && want != "avx2" && want != "avx512") {
+      throw std::runtime_error("VIDEOMAE_ATTN_ISA must be avx2 or avx512, got '" + want + "'");
     }
+    if (want == "avx512" && !avx512) throw std::runtime_error("VIDEOMAE_ATTN_ISA=avx512 but this CPU has no AVX-512");
     GemmFn g = chooseGemm();
-    return avx512 ? Kernels{g, attn::avx512::forward, attn::avx512::backward, "avx512"}
-                  : Kernels{g, attn::avx2::forward, attn::avx2::backward, "avx2"};
+    return avx512 && want != "avx2" ? Kernels{g, attn::avx512::forward, attn::avx512::backward, "avx512"}
+                                    : Kernels{g, attn::avx2::forward, attn::avx2::backward, "avx2"};
   }();
   return k;
 }
@@ -131,7 +144,7 @@ OpRegistrar attentionOps({
        const auto& k = kernels();
        auto o = Napi::Object::New(a.env);
        o.Set("isa", k.isa);
-       o.Set("gemm", k.gemm == gemmBlas ? "blas sgemm" : "aten addmm");
+       o.Set("gemm", !k.gemm ? "micro-kernels" : k.gemm == gemmBlas ? "blas sgemm" : "aten addmm");
        return o;
      }},
 });

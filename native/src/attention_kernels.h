@@ -13,6 +13,8 @@ struct Dims {
   int64_t D() const { return H * d; }
 };
 
+// `gemm` may be null: the ISA build's own register-blocked tile GEMM (the default); otherwise an
+// external one (BLAS or ATen) with the same row-major contract.
 #define VM_ATTN_DECLARE(isa)                                                                                    \
   namespace isa {                                                                                              \
   void forward(const Dims& s, GemmFn gemm, float scale, const float* qkv, float* out, float* lse);            \

@@ -1,5 +1,11 @@
-/** The fused attention op against the plain composition softmax(QKᵀ/√d)V, forward and backward. */
+/**
+ * The fused attention op against the plain composition softmax(QKᵀ/√d)V, forward and backward.
+ * The kernel build and tile GEMM are picked once per process (VIDEOMAE_ATTN_ISA / _GEMM), so the
+ * last test re-runs this file in child processes for the other builds.
+ */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { F, Generator, randn, tidy } from "../../src/torch/index.ts";
 import { assertClose } from "../helpers.ts";
@@ -26,7 +32,9 @@ describe("packedAttention (fused)", () => {
   test("reports its kernel", () => {
     const info = F.attentionKernelInfo();
     assert.match(info.isa, /^avx(2|512)$/);
-    assert.ok(info.gemm.length > 0);
+    if (process.env.VIDEOMAE_ATTN_ISA) assert.equal(info.isa, process.env.VIDEOMAE_ATTN_ISA);
+    const gemm = process.env.VIDEOMAE_ATTN_GEMM ?? "micro";
+    assert.equal(info.gemm, { micro: "micro-kernels", blas: "blas sgemm", aten: "aten addmm" }[gemm] ?? info.gemm);
   });
   test("tiny and odd sizes", () => {
     compare(1, 1, 1, 4, 1);
@@ -38,6 +46,19 @@ describe("packedAttention (fused)", () => {
     compare(1, 65, 2, 64, 5);
     compare(2, 130, 3, 24, 6, 0.3);
     compare(1, 257, 1, 64, 7);
+  });
+  test("every micro-kernel block shape: head dims around the 16/8-lane vectors and 64-wide panels", () => {
+    // d picks the column panels of the P·V, dV, dK, dQ products (whole vectors, masked tails,
+    // more than one panel); N (= the rows of every product) walks through all 6-row tails.
+    for (const [d, seed] of [[1, 20], [7, 21], [15, 22], [17, 23], [40, 24], [72, 25], [80, 26], [96, 27]] as const) {
+      compare(1, 19 + d, 2, d, seed);
+    }
+    for (let N = 70; N <= 75; N++) compare(1, N, 1, 8, 30 + N); // N mod 6 = 4, 5, 0, 1, 2, 3
+  });
+  test("query tiles of balanced height (128-row forward tiles, 64 × 64 backward tiles)", () => {
+    compare(1, 129, 1, 16, 40); // 2 × 80 forward rows
+    compare(2, 160, 2, 32, 41); // the ViT pre-training encoder length (2 × 80)
+    compare(1, 300, 1, 64, 42); // 3 × 112 with a short last tile
   });
   test("large logits stay finite (online softmax rescaling)", () => {
     tidy(() => {
@@ -65,4 +86,26 @@ describe("packedAttention (fused)", () => {
     assert.throws(() => F.packedAttention(randn([2, 3, 10]), 2), /packedAttention.*is not 3 × heads/);
     assert.throws(() => F.packedAttention(randn([3, 12]), 2), /must be \[B, N, 3·D\]/);
   });
+});
+
+// The other kernel builds on this machine: AVX2 (forced on AVX-512 CPUs) and the same algorithm
+// with its tile products through BLAS / ATen instead of the micro-kernels.
+describe("packedAttention (fused), other builds", { skip: process.env.VIDEOMAE_ATTN_CHILD === "1" }, () => {
+  const builds: Record<string, string>[] = [
+    { VIDEOMAE_ATTN_ISA: "avx2" },
+    { VIDEOMAE_ATTN_GEMM: "blas" },
+    { VIDEOMAE_ATTN_ISA: "avx2", VIDEOMAE_ATTN_GEMM: "aten" },
+  ];
+  for (const env of builds) {
+    test(JSON.stringify(env), () => {
+      // Without NODE_TEST_CONTEXT the child is a test run of its own, not a subtest of this one.
+      const { NODE_TEST_CONTEXT: _, ...parentEnv } = process.env;
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", fileURLToPath(import.meta.url)], {
+        encoding: "utf8",
+        env: { ...parentEnv, ...env, VIDEOMAE_ATTN_CHILD: "1" },
+      });
+      const passed = Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
+      assert.ok(r.status === 0 && passed >= 8, `${JSON.stringify(env)}: exit ${r.status}, ${passed} passed\n${r.stdout}\n${r.stderr}`);
+    });
+  }
 });
