@@ -82,6 +82,27 @@ export class PatchEmbed extends Module {
     this.checkInput(x);
     return tidy(() => this.proj.forward(x).flatten(2).transpose(1, 2)); // [B, D, T', h', w'] → [B, N, D]
   }
+
+  /**
+   * Embeds only the tokens `idx` [B, k] (int64): the same numbers as `forward(x)` gathered at
+   * `idx`, computed for those tokens alone. A convolution whose kernel equals its stride is one
+   * linear map per patch, so the ~90 % of patches the pre-training encoder never sees need not
+   * be embedded (nor back-propagated through).
+   */
+  forwardTokens(x: Tensor, idx: Tensor): Tensor {
+    this.checkInput(x);
+    const [B, C] = x.shape as [number, number];
+    const [t, h, w] = this.grid;
+    const { tubeletSize: tu, patchSize: p } = this.cfg;
+    return tidy(() => {
+      const patches = x
+        .reshape([B, C, t, tu, h, p, w, p]) // [B, C, t, tu, h, p, w, p]
+        .permute([0, 2, 4, 6, 1, 3, 5, 7]) // [B, t, h, w, C, tu, p, p]: the conv weight's (C, tu, p, p) order
+        .reshape([B, t * h * w, C * tu * p * p]); // [B, N, K]
+      const selected = gatherTokens(patches, idx); // [B, k, K]
+      return F.linear(selected, this.proj.weight.flatten(1), this.proj.bias); // [B, k, D]
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
