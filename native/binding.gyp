@@ -33,9 +33,11 @@
         "src/ops_math.cc",
         "src/ops_nn.cc",
         "src/attention.cc",
-        "src/distributed.cc"
+        "src/distributed.cc",
+        "src/ops_fused.cc"
       ],
-      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "<!@(node config.mjs ldflags)"]
+      "cflags_cc": ["-fopenmp"],
+      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "-lgomp", "<!@(node config.mjs ldflags)"]
     }
   ]
 }

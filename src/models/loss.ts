@@ -18,7 +18,7 @@
  * every official configuration, so identical there).
  */
 import { keptIndices, lossWeights } from "../masking/indices.ts";
-import { noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
+import { F, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
 import type { PretrainConfig } from "./config.ts";
 import { gatherTokens, indexTensor } from "./blocks.ts";
 
@@ -162,12 +162,18 @@ export function weightedMse(prediction: Tensor, labels: Tensor, weights: Uint8Ar
   if (weights.length !== s[0]! * s[1]!) {
     throw new LossInputError(`weightedMse: ${weights.length} weights for ${s[0]}·${s[1]} tokens`);
   }
-  let count = 0;
-  for (const v of weights) count += v;
+  // Every row has the same number of dims, so Σ w·mean_dims(·) / Σ w is the plain mean over the
+  // elements of the rows with w = 1: one fused MSE over those rows (all of them in V1).
+  const picked: number[] = [];
+  weights.forEach((v, i) => {
+    if (v) picked.push(i);
+  });
+  if (picked.length === 0) return tensor(NaN, { dtype: prediction.dtype }); // 0/0, as the official code
   return tidy(() => {
-    const w = tensor(weights, { shape: [s[0]!, s[1]!], dtype: prediction.dtype }); // [B, k]
-    const perToken = prediction.sub(labels).square().mean(-1); // [B, k]
-    return perToken.mul(w).sum().div(count); // []
+    if (picked.length === weights.length) return F.mseLoss(prediction, labels); // []
+    const rows = tensor(Int32Array.from(picked)).to("int64"); // [n]
+    const dims = s[2]!;
+    return F.mseLoss(prediction.reshape([-1, dims]).indexSelect(0, rows), labels.reshape([-1, dims]).indexSelect(0, rows)); // []
   });
 }
 
@@ -194,8 +200,15 @@ export function pretrainLoss(
 ): PretrainLossResult {
   const B = videos.shape[0]!;
   const dec = decoderMask ?? encoderMask.map((v) => 1 - v);
+  check5d(videos, "pretrainLoss");
+  const N = videos.shape[2]! / opts.tubeletSize * (videos.shape[3]! / opts.patchSize) * (videos.shape[4]! / opts.patchSize);
+  if (dec.length !== B * N) throw new LossInputError(`decoder mask has ${dec.length} entries, expected B·N = ${B}·${N} = ${B * N}`);
   return tidy(() => {
-    const labels = selectDecoderKept(reconstructionTarget(videos, opts), dec); // [B, N_keep, P·C]
+    // Fused: the same numbers as selectDecoderKept(reconstructionTarget(videos, opts), dec) up to
+    // the summation order of the per-patch statistics (tested), computed for the kept rows only.
+    const labels = noGrad(() =>
+      F.patchTargets(videos.detach(), IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, opts.tubeletSize, opts.patchSize, keptIndexTensor(dec, B), opts.normalize),
+    ); // [B, N_keep, P·C]
     const weights = lossWeights(encoderMask, dec, B); // (B, N_keep)
     let numLossTokens = 0;
     for (const v of weights) numLossTokens += v;

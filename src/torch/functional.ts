@@ -115,3 +115,22 @@ export function packedAttentionReference(qkv: Tensor, heads: number, scale?: num
 export function attentionKernelInfo(): { isa: string; gemm: string } {
   return ops.attentionKernelInfo();
 }
+
+/**
+ * Pre-training reconstruction targets of the tokens `rows` [B, k] (int64) of ImageNet-normalised
+ * `videos` [B, C, T, H, W], fused (native/src/ops_fused.cc): un-normalise with `mean`/`std`, cut
+ * each token's tubelet×patch×patch pixels and, when `normalize`, per channel
+ * (v − mean) / (sqrt(unbiased var) + 1e-6); channel-fastest → [B, k, P·C]. No autograd.
+ * The plain composition is src/models/loss.ts reconstructionTarget + selectDecoderKept.
+ */
+export function patchTargets(
+  videos: Tensor,
+  mean: readonly number[],
+  std: readonly number[],
+  tubeletSize: number,
+  patchSize: number,
+  rows: Tensor,
+  normalize: boolean,
+): Tensor {
+  return new Tensor(ops.patchTargets(videos.handle, [...mean], [...std], tubeletSize, patchSize, rows.handle, normalize));
+}

@@ -17,7 +17,7 @@ import {
   unpatchify,
   weightedMse,
 } from "../../src/models/loss.ts";
-import { Generator, noGrad, randn, tensor, tidy, zeros } from "../../src/torch/index.ts";
+import { F, Generator, noGrad, randn, tensor, tidy, zeros } from "../../src/torch/index.ts";
 import { assertClose, ramp } from "../helpers.ts";
 import { refArray, refCase, refMask, refTensor } from "./reference-data.ts";
 
@@ -158,6 +158,38 @@ describe("loss masking", () => {
       }
       assert.throws(() => weightedMse(pred, labels, new Uint8Array(5)), LossInputError);
       assert.throws(() => weightedMse(pred, labels.narrow(1, 0, 2), w), /must be equal/);
+      // All rows flagged (V1) and none (0/0 = NaN, as the official code).
+      assertClose([weightedMse(pred, labels, new Uint8Array(6).fill(1)).item()], [pred.sub(labels).square().mean().item()], 1e-7, 1e-6, "all rows");
+      assert.ok(Number.isNaN(weightedMse(pred, labels, new Uint8Array(6)).item()));
+    });
+  });
+
+  test("fused patchTargets = the plain composition (selectDecoderKept ∘ reconstructionTarget), incl. flat and noisy patches", () => {
+    tidy(() => {
+      const g = { tubeletSize: 2, patchSize: 4 };
+      const x = randn([2, 3, 4, 8, 12], { generator: new Generator(7) }); // grid [2, 2, 3]: 12 tokens
+      // Token 11 of clip 0 nearly flat (variance ≪ eps²·P): the eps-dominated regime.
+      const flat = x.narrow(0, 0, 1).narrow(2, 2, 2).narrow(3, 4, 4).narrow(4, 8, 4);
+      flat.copy_(flat.mul(0).add(0.3).add(randn(flat.shape, { generator: new Generator(8) }).mul(1e-7)));
+      const dec = new Uint8Array(24);
+      for (let i = 0; i < 24; i++) dec[i] = i % 3 === 1 ? 1 : 0; // keep 8 of 12 per clip, incl. token 11
+      const rows = tensor(Int32Array.from([0, 2, 3, 5, 6, 8, 9, 11, 0, 2, 3, 5, 6, 8, 9, 11]), { shape: [2, 8] }).to("int64");
+      for (const normalize of [true, false]) {
+        const want = selectDecoderKept(reconstructionTarget(x, { ...g, normalize }), dec).toArray();
+        const got = F.patchTargets(x, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, g.tubeletSize, g.patchSize, rows, normalize);
+        assert.deepEqual(got.shape, [2, 8, 96]);
+        // Statistics are summed in double here, in float32 by the composition: relative 1e-5,
+        // except in the flat patch where (v − mean) is itself rounding noise.
+        const arr = got.toArray();
+        const flatRow = 7; // clip 0, kept row 7 = token 11
+        for (let i = 0; i < arr.length; i++) {
+          if (normalize && i >= flatRow * 96 && i < (flatRow + 1) * 96) continue;
+          assert.ok(Math.abs(arr[i]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)), `${normalize ? "normalised" : "raw"} element ${i}: ${arr[i]} vs ${want[i]}`);
+        }
+        if (normalize) for (let i = flatRow * 96; i < (flatRow + 1) * 96; i++) assert.ok(Math.abs(arr[i]!) < 1, `flat patch values stay small: ${arr[i]}`);
+      }
+      assert.throws(() => F.patchTargets(x, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, 3, 4, rows, true), /does not split/);
+      assert.throws(() => F.patchTargets(x, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, 2, 4, rows.add(12), true), /outside 0\.\.11/);
     });
   });
 
