@@ -3,6 +3,7 @@ import { empty, ones, zeros } from "../torch/creation.ts";
 import * as F from "../torch/functional.ts";
 import { rand } from "../torch/creation.ts";
 import type { GeneratorLike, Tensor } from "../torch/tensor.ts";
+import { tidy } from "../torch/scope.ts";
 import { kaimingUniformDefault, uniform, fans } from "./init.ts";
 import { Module, type Layer } from "./module.ts";
 
@@ -39,7 +40,16 @@ export class LayerNorm extends Module implements Layer {
     this.weight = this.param("weight", ones([dim]));
     this.bias = this.param("bias", zeros([dim]));
   }
+  /**
+   * A reduced-precision input (bf16/f16 activations under autocast) is normalised in float32,
+   * the output staying float32: layer_norm is on autocast's float32 list on CUDA (where the
+   * official models were trained with mixed precision) and in newer PyTorch on CPU; libtorch
+   * 1.13's CPU autocast leaves it out, and its kernel rejects a bf16 input with float32 weights.
+   */
   forward(x: Tensor): Tensor {
+    if (x.dtype !== this.weight.dtype && this.weight.dtype === "float32") {
+      return tidy(() => F.layerNorm(x.float(), [this.dim], this.weight, this.bias, this.eps));
+    }
     return F.layerNorm(x, [this.dim], this.weight, this.bias, this.eps);
   }
 }
