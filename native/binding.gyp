@@ -32,6 +32,7 @@
         "src/ops_tensor.cc",
         "src/ops_math.cc",
         "src/ops_nn.cc",
+        "src/ops_bf16.cc",
         "src/attention.cc",
         "src/distributed.cc",
         "src/ops_fused.cc"

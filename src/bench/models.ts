@@ -20,7 +20,7 @@
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getNumThreads, randn, type DType } from "../torch/index.ts";
+import { autocast, F, getNumThreads, randn, type DType } from "../torch/index.ts";
 import { JsonLineChild } from "./child.ts";
 import type { MemorySample } from "./memory.ts";
 import { PyTorchReference, torchUnavailableReason, type TorchBlas } from "./pytorch.ts";
@@ -101,7 +101,7 @@ export interface ModelBenchResult {
   torchNote?: string;
   rounds: number;
   reps: number;
-  /** GFLOP/s of the best n×n GEMM through our API just before the run, the "peak" of % peak. */
+  /** GFLOP/s of the best n×n GEMM through our API just before the run, the "peak" of % peak (bf16: an autocast linear). */
   peakGflops: { fp32: number; bf16: number; method: string };
   loadAverage: { start: number[]; end: number[] };
   conventions: string[];
@@ -134,7 +134,8 @@ function measurePeak(n: number, reps: number): { fp32: number; bf16: number } {
     let best = Infinity;
     for (let i = 0; i <= reps; i++) {
       const t = nowSeconds();
-      const c = a.mm(b);
+      // bf16: the path the models' linears take under autocast (F.linear; see native/src/ops_bf16.cc)
+      const c = dtype === "bfloat16" ? autocast(() => F.linear(a, b)) : a.mm(b);
       const dt = nowSeconds() - t;
       c.dispose();
       if (i > 0) best = Math.min(best, dt); // i = 0 warms up

@@ -3,9 +3,14 @@
 import { ops } from "./native.ts";
 import { Tensor, type GeneratorLike } from "./tensor.ts";
 
-/** x·Wᵀ + b. x: [..., in], weight: [out, in], bias: [out] → [..., out]. */
+/**
+ * x·Wᵀ + b. x: [..., in], weight: [out, in], bias: [out] → [..., out].
+ * Under CPU bf16 `autocast()` this is {@link linearBf16} (bf16 operands, fp32 accumulation, bf16
+ * output, as autocast's linear, but through float32 GEMMs — faster where the CPU's bf16 dot
+ * product is not; `VIDEOMAE_BF16_LINEAR=aten` keeps libtorch's bf16 at::linear); otherwise at::linear.
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  return new Tensor(ops.linear(x.handle, weight.handle, bias?.handle));
+  return new Tensor(ops.linearAutocast(x.handle, weight.handle, bias?.handle));
 }
 
 /** beta·bias + alpha·(m1 @ m2). */
@@ -133,4 +138,23 @@ export function patchTargets(
   normalize: boolean,
 ): Tensor {
   return new Tensor(ops.patchTargets(videos.handle, [...mean], [...std], tubeletSize, patchSize, rows.handle, normalize));
+}
+
+/** at::linear as it is, whatever the autocast state (the reference for {@link linear}). */
+export function linearAten(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return new Tensor(ops.linear(x.handle, weight.handle, bias?.handle));
+}
+
+/**
+ * bf16(x)·bf16(W)ᵀ + bf16(b) with float32 accumulation → bfloat16 [..., out], differentiable;
+ * inputs may be float32 or bfloat16 (rounded to bf16 first) and each gradient comes back in its
+ * input's dtype. The GEMMs run in float32 on the rounded values (see native/src/ops_bf16.cc).
+ */
+export function linearBf16(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return new Tensor(ops.linearBf16(x.handle, weight.handle, bias?.handle));
+}
+
+/** Which route autocast's bf16 linears take ("sgemm": {@link linearBf16}; "aten": at::linear in bf16). */
+export function bf16LinearInfo(): { route: "sgemm" | "aten"; amxBf16: boolean; autocastBf16: boolean } {
+  return ops.bf16LinearInfo();
 }
