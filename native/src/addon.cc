@@ -197,8 +197,9 @@ Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
     auto prev = Napi::Object::New(info.Env());
     prev.Set("enabled", at::autocast::is_cpu_enabled());
     prev.Set("dtype", codeFromDtype(at::autocast::get_autocast_cpu_dtype()));
-    at::autocast::set_cpu_enabled(true);
+    // Dtype first: 1.13 rejects anything but bf16 there, and must not leave autocast switched on.
     at::autocast::set_autocast_cpu_dtype(a.dtype(0));
+    at::autocast::set_cpu_enabled(true);
     at::autocast::increment_nesting();
     return prev;
   });
