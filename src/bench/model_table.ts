@@ -52,8 +52,14 @@ export function formatModelBench(res: ModelBenchResult): string {
       ]),
     ),
   );
-  const shims = new Set(res.workloads.flatMap((r) => [r.ours?.shim, r.torch?.shim]).filter((s): s is string => !!s));
-  for (const s of shims) lines.push(`\nbf16 rows: both sides ran with a shim: ${s}`);
+  // Which sides needed a compatibility shim (ours normalises bf16 activations in float32 by itself).
+  const sides = (pick: (r: (typeof res.workloads)[number]) => string | undefined) => new Set(res.workloads.map(pick).filter((s): s is string => !!s));
+  const oursShims = sides((r) => r.ours?.shim);
+  const torchShims = sides((r) => r.torch?.shim);
+  for (const s of new Set([...oursShims, ...torchShims])) {
+    const who = oursShims.has(s) && torchShims.has(s) ? "both sides" : oursShims.has(s) ? "our side" : "the PyTorch side";
+    lines.push(`\nbf16 rows: ${who} ran with a shim: ${s}`);
+  }
   for (const r of res.workloads) {
     if (r.oursError) lines.push(`\n${r.id}: ours failed: ${r.oursError}`);
     if (r.torchError) lines.push(`\n${r.id}: PyTorch failed: ${r.torchError}`);
