@@ -110,17 +110,20 @@ class PackedAttention : public torch::autograd::Function<PackedAttention> {
     at::Tensor lse = at::empty({s.B, s.H, s.N}, qkv.options());
     const auto& k = kernels();
     k.forward(s, k.gemm, static_cast<float>(scale), qkv.data_ptr<float>(), out.data_ptr<float>(), lse.data_ptr<float>());
-    ctx->save_for_backward({qkv, out, lse});
+    at::Tensor result = out.to(qkvIn.scalar_type());  // `out` itself for float32 input
+    // Saved in the input's precision: under bf16 autocast the backward keeps bf16 copies (as the
+    // plain composition would), not float32 ones of twice the size; it widens them again.
+    ctx->save_for_backward({qkvIn.scalar_type() == at::kFloat ? qkv : qkvIn.contiguous(), result, lse});
     ctx->saved_data["heads"] = heads;
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["dtype"] = static_cast<int64_t>(qkvIn.scalar_type());
-    return out.to(qkvIn.scalar_type());
+    return result;
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
     auto saved = ctx->get_saved_variables();
-    const at::Tensor& qkv = saved[0];
-    const at::Tensor& out = saved[1];
+    const at::Tensor qkv = saved[0].to(at::kFloat).contiguous();
+    const at::Tensor out = saved[1].to(at::kFloat).contiguous();
     const at::Tensor& lse = saved[2];
     const int64_t heads = ctx->saved_data["heads"].toInt();
     const double scale = ctx->saved_data["scale"].toDouble();
