@@ -77,8 +77,10 @@ at::Tensor linearForward(torch::autograd::AutogradContext* ctx, const at::Tensor
     at::Tensor w32 = wb.to(at::kFloat).contiguous();
     y32 = b ? at::addmm(roundedF32(*b), x32, w32.t()) : at::mm(x32, w32.t());
   }
-  // bf16 copies are what backward needs (half the memory of the float32 ones).
-  ctx->save_for_backward({xb, wb});
+  // Backward needs bf16 x (half the memory of a float32 copy) and bf16 W. W is usually the float32
+  // master weight, alive anyway: keep a reference to it and round it again in backward (one
+  // conversion pass) instead of holding a bf16 copy of every weight from forward to backward.
+  ctx->save_for_backward({xb, w});
   ctx->saved_data["xshape"] = x.sizes().vec();
   ctx->saved_data["xdtype"] = static_cast<int64_t>(x.scalar_type());
   ctx->saved_data["wdtype"] = static_cast<int64_t>(w.scalar_type());
@@ -96,14 +98,14 @@ torch::autograd::tensor_list linearBackward(torch::autograd::AutogradContext* ct
   c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
   auto saved = ctx->get_saved_variables();
   const at::Tensor& xb = saved[0];
-  const at::Tensor& wb = saved[1];
-  const int64_t N = wb.size(0);
+  const at::Tensor& w = saved[1];  // as given: float32 master weight or bf16
+  const int64_t N = w.size(0);
   const auto dtypeOf = [&](const char* key) { return static_cast<at::ScalarType>(ctx->saved_data[key].toInt()); };
   at::Tensor dx, dw, db;
   if (!grads[0].defined()) return {dx, dw, db};
   at::Tensor g32 = grads[0].reshape({-1, N}).to(at::kFloat).contiguous();
   if (ctx->needs_input_grad(0)) {
-    dx = at::mm(g32, wb.to(at::kFloat)).to(dtypeOf("xdtype")).view(ctx->saved_data["xshape"].toIntVector());
+    dx = at::mm(g32, roundedF32(w)).to(dtypeOf("xdtype")).view(ctx->saved_data["xshape"].toIntVector());
   }
   if (ctx->needs_input_grad(1)) dw = at::mm(g32.t(), xb.to(at::kFloat)).to(dtypeOf("wdtype"));
   if (hasBias && ctx->needs_input_grad(2)) db = g32.sum(0).to(dtypeOf("bdtype"));
