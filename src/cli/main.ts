@@ -44,7 +44,8 @@ function help(): string {
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Environment: VIDEOMAE_NUM_THREADS (default: all cores), LIBTORCH (build-time libtorch prefix).",
+    "Environment: VIDEOMAE_NUM_THREADS (default: all cores), LIBTORCH (build-time libtorch prefix),",
+    "  RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (data-parallel, as set by `videomae launch` or torchrun), VIDEOMAE_DIST_TIMEOUT (s).",
   ].join("\n");
 }
 
