@@ -9,7 +9,7 @@
  * libtorch generator used by dropout/drop path is saved in the checkpoint.
  *
  * Data-parallel (`dist`): every rank runs this loop on its shard of each global batch. Before
- * each optimizer step the ranks sum [loss, items, non-finite count, stop requested] — so a NaN
+ * each optimizer step the ranks sum [loss, non-finite count, stop requested] — so a NaN
  * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients.
  * Only rank 0 writes files and shows progress; every rank resumes from the same checkpoint.
  */
@@ -195,7 +195,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         let stopNow = stop.requested !== null;
         const syncExtra: Record<string, number> = {};
         if (dist) {
-          const [lossAll, , badAll, stopAll] = dist.sum([lossSum, items, nonFinite, stopNow ? 1 : 0]) as [number, number, number, number];
+          const [lossAll, badAll, stopAll] = dist.sum([lossSum, nonFinite, stopNow ? 1 : 0]) as [number, number, number];
           if (badAll > 0) throw new NonFiniteLossError(step, NaN, lastCheckpoint);
           loss = lossAll / (accum * dist.worldSize);
           stopNow = stopAll > 0;
@@ -210,7 +210,6 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         progress?.tick(1, { loss, lr: o.optimizer.lr });
         micro = 0;
         lossSum = 0;
-        items = 0;
         nonFinite = 0;
         if (stopNow) {
           stoppedBy = "signal";
