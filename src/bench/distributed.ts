@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { launch } from "../distributed/launch.ts";
 import { distributedAvailable } from "../torch/index.ts";
 import { median } from "./stats.ts";
+import { modelName } from "./workloads.ts";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "dist_worker.ts");
 
@@ -66,7 +67,7 @@ export async function runDistributedBench(opts: { quick?: boolean; size?: "s" | 
     log(`  distributed: ${n} process${n > 1 ? "es" : ""} × 1 thread: ${((n * batch) / step).toFixed(2)} clips/s, all-reduce ${(median(res.allReduceSeconds) * 1000).toFixed(0)} ms/step`);
   }
   const speedup = rows[1]!.clipsPerSecond / rows[0]!.clipsPerSecond;
-  return { model: `pretrain_videomae_${size === "s" ? "small" : size === "b" ? "base" : "tiny"} (dual masking, fp32)`, params, rows, speedup, efficiency: speedup / nproc };
+  return { model: `${modelName({ kind: "pretrain", size })} (dual masking, fp32)`, params, rows, speedup, efficiency: speedup / nproc };
 }
 
 export function formatDistributedBench(r: DistBenchResult): string {
