@@ -120,7 +120,7 @@ export class FrameFolderReader implements VideoReader {
    */
   async probe(folder: string): Promise<VideoInfo> {
     const caps = await ensureFfmpeg(this.paths);
-    const st = await assertFile(folder, "check the frame folder path in your list file");
+    const st = await assertFile(folder, "check the frame folder path in your list file", "directory");
     const hit = this.cache.get(folder);
     if (hit && hit.key === st.mtimeMs) return hit.info;
 

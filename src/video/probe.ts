@@ -3,9 +3,8 @@
  * frame-accurately (stream/format start times, the exact frame rate, whether the rate is
  * constant, whether the container seeks by index).
  */
-import { stat } from "node:fs/promises";
-
-import { VideoDecodeError, VideoFileNotFoundError } from "./errors.ts";
+import { VideoDecodeError } from "./errors.ts";
+import { checkInputPath, type InputKind } from "./input-file.ts";
 import { fileUrl, runToText } from "./ffmpeg.ts";
 import type { VideoInfo } from "./reader.ts";
 
@@ -179,13 +178,12 @@ function finiteOr(x: number, fallback: number): number {
   return Number.isFinite(x) ? x : fallback;
 }
 
-/** Throws VideoFileNotFoundError for a missing path (clearer than ffprobe's message, and faster). */
-export async function assertFile(path: string, hint?: string): Promise<{ mtimeMs: number; size: number }> {
-  try {
-    const st = await stat(path);
-    return { mtimeMs: st.mtimeMs, size: st.size };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new VideoFileNotFoundError(path, hint);
-    throw err;
-  }
+/**
+ * Throws VideoFileNotFoundError for a missing path (clearer than ffprobe's message, and faster),
+ * and NotAVideoFileError for a directory, FIFO or device where a video file is expected (or a
+ * non-directory where a frame folder is): the shared check of src/video/input-file.ts.
+ */
+export async function assertFile(path: string, hint?: string, expected: InputKind = "file"): Promise<{ mtimeMs: number; size: number }> {
+  const st = await checkInputPath(path, expected, hint);
+  return { mtimeMs: st.mtimeMs, size: st.size };
 }
