@@ -7,12 +7,12 @@
  * validation every epoch (one centred clip) and best-checkpoint keeping.
  */
 import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
-import { Mixup } from "../data/mixup.ts";
+import { Mixup, type MixupResult } from "../data/mixup.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VitConfig } from "../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
-import { F, Generator, manualSeed, noGrad, tidy } from "../torch/index.ts";
+import { F, Generator, manualSeed, noGrad, tidy, type Tensor } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
 import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
@@ -61,37 +61,53 @@ export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): Vit
 /**
  * Top-1 of one centred clip per validation video (the official per-epoch validation). With
  * `dist`, each rank scores its shard of the list (the loader's rank/worldSize) and the counts
- * are summed over ranks.
+ * are summed over ranks. With `teacher` (its predicted class per row, e.g. a distillation
+ * teacher's), also the teacher's top-1 and the agreement (student's class = teacher's).
  */
-export async function validate(model: VisionTransformer, loader: DataLoader, dist: DataParallel | null = null): Promise<{ top1: number; loss: number; clips: number }> {
+export async function validate(
+  model: VisionTransformer,
+  loader: DataLoader,
+  dist: DataParallel | null = null,
+  teacher?: (b: Batch) => ArrayLike<number>,
+): Promise<{ top1: number; loss: number; clips: number; teacherTop1?: number; agreement?: number }> {
   let correct = 0;
   let n = 0;
   let lossSum = 0;
+  let teacherCorrect = 0;
+  let agree = 0;
   for await (const b of disposing(loader.epoch(0))) {
     noGrad(() =>
       tidy(() => {
         const logits = model.forward(b.video!).float();
         lossSum += F.crossEntropy(logits, b.label!).item() * b.size;
-        correct += logits.argmax(1).eq(b.label!).sum().item();
+        const pred = logits.argmax(1);
+        correct += pred.eq(b.label!).sum().item();
         n += b.size;
+        if (teacher) {
+          const t = teacher(b);
+          const p = pred.toArray();
+          for (let i = 0; i < b.size; i++) {
+            teacherCorrect += t[i] === b.labels![i] ? 1 : 0;
+            agree += t[i] === p[i] ? 1 : 0;
+          }
+        }
         return undefined;
       }),
     );
   }
-  if (dist) [correct, n, lossSum] = dist.sum([correct, n, lossSum]) as [number, number, number];
-  return { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN, clips: n };
+  if (dist) [correct, n, lossSum, teacherCorrect, agree] = dist.sum([correct, n, lossSum, teacherCorrect, agree]) as [number, number, number, number, number];
+  const result = { top1: n ? correct / n : 0, loss: n ? lossSum / n : NaN, clips: n };
+  return teacher ? { ...result, teacherTop1: n ? teacherCorrect / n : 0, agreement: n ? agree / n : 0 } : result;
 }
 
-/** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */
-export async function finetune(
-  o: FinetuneOptions,
-  log: (m: string) => void = (m) => process.stderr.write(m + "\n"),
-  dist: DataParallel | null = null,
-): Promise<TrainLoopResult & { runDir: string }> {
-  if (!o.train) throw new Error("no data: give --train LIST (`path label` per line)");
-  manualSeed(o.seed);
+/**
+ * The fine-tuning data (shared with `distill`): class names and count, the model config, the
+ * augmented train loader (numSample views per clip, sharded by rank) and the validation loader.
+ * Without --labels/--num-classes the class count is `fallbackClasses()` (default: largest list label + 1).
+ */
+export function finetuneData(o: FinetuneOptions, log: (m: string) => void, dist: DataParallel | null, fallbackClasses?: () => number) {
   const labels = o.labels ? readLabelNames(o.labels) : null;
-  const numClasses = o.numClasses ?? labels?.length ?? Math.max(...readList(o.train, "video-label").map((e) => e.label)) + 1;
+  const numClasses = o.numClasses ?? labels?.length ?? (fallbackClasses ? fallbackClasses() : Math.max(...readList(o.train, "video-label").map((e) => e.label)) + 1);
   const cfg = finetuneModelConfig(o, numClasses);
   const augment = { flip: o.flip, randAug: o.randAugment, erasing: o.erasing > 0 ? o.erasing : (false as const), scale: [o.cropScaleMin, 1] as [number, number] };
   const train = new VideoClsDataset({ mode: "train", list: o.train, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, numSample: o.numSample, inputSize: cfg.imgSize, augment, cacheMiB: o.cacheMib });
@@ -102,8 +118,15 @@ export async function finetune(
   const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log, ...shard }) : null;
   const itersPerEpoch = Math.floor(loader.numBatches(0) / o.accumSteps);
   if (itersPerEpoch < 1) throw new Error(`${o.train} gives ${loader.numBatches(0)} batches of ${o.batchSize}: too few for --accum-steps ${o.accumSteps}`);
+  const close = async () => {
+    await loader.close();
+    await valLoader?.close();
+  };
+  return { labels, numClasses, cfg, train, loader, valLoader, itersPerEpoch, world, close };
+}
 
-  const gen = new Generator(o.seed);
+/** The model to train: the config's ViT, initialised from --finetune (head rows through --head-label-map) or from scratch. */
+export async function finetuneModel(o: FinetuneOptions, cfg: VitConfig, gen: Generator, dist: DataParallel | null, log: (m: string) => void): Promise<VisionTransformer> {
   const model = createModel(cfg, {}, { generator: gen, dropGenerator: dropGenerator(gen, o.seed, dist) }) as VisionTransformer;
   if (o.finetune) {
     const labelMap = o.headLabelMap ? (JSON.parse(readFileSync(o.headLabelMap, "utf8")) as number[]) : undefined;
@@ -112,19 +135,57 @@ export async function finetune(
   } else {
     log("no --finetune checkpoint: training from scratch");
   }
+  return model;
+}
+
+/**
+ * AdamW over `named` parameters with layer-wise lr decay (names outside blocks/patch_embed count
+ * as the top layer, like the head), the peak lr scaled by the global batch, warm-up + cosine.
+ */
+export function finetuneOptimizer(o: FinetuneOptions, cfg: VitConfig, named: [string, Tensor][], world: number, itersPerEpoch: number) {
   const totalBatch = o.batchSize * o.accumSteps * world;
   const peak = (o.lr * totalBatch) / 256;
   const ld = o.layerDecay < 1 ? layerDecay(cfg.depth, o.layerDecay) : undefined;
-  const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["pos_embed", "cls_token"], ...ld });
+  const groups = parameterGroups(named, { weightDecay: o.weightDecay, skip: ["pos_embed", "cls_token"], ...ld });
   const optimizer = new AdamW(groups, { lr: peak, betas: [o.beta1, o.beta2], eps: 1e-8, weightDecay: o.weightDecay });
   const lrSchedule = cosineSchedule({ base: peak, final: (o.minLr * totalBatch) / 256, epochs: o.epochs, itersPerEpoch, warmupEpochs: o.warmupEpochs });
-  const useMix = o.mixup > 0 || o.cutmix > 0;
-  const mixup = useMix ? new Mixup({ numClasses, mixupAlpha: o.mixup, cutmixAlpha: o.cutmix, prob: o.mixupProb, labelSmoothing: o.smoothing }) : null;
+  return { optimizer, lrSchedule, peak };
+}
+
+/** Mixup/CutMix with label smoothing as configured, or null when both are off. */
+export function finetuneMixup(o: FinetuneOptions, numClasses: number): Mixup | null {
+  return o.mixup > 0 || o.cutmix > 0 ? new Mixup({ numClasses, mixupAlpha: o.mixup, cutmixAlpha: o.cutmix, prob: o.mixupProb, labelSmoothing: o.smoothing }) : null;
+}
+
+/** The batch mixed (even batches only, as timm requires), from a per-batch random stream; null = not mixed. */
+export function mixBatch(mixup: Mixup | null, b: Batch, seed: number): MixupResult | null {
+  return mixup && b.size % 2 === 0 ? mixup.apply(b.video!, b.labels!, rngFromKeys(seed, b.epoch, b.index, 0x6d6978)) : null;
+}
+
+/** The label loss: soft-target cross-entropy (timm SoftTargetCrossEntropy) on mixed targets, else smoothed cross-entropy. */
+export function labelLoss(logits: Tensor, b: Batch, mix: MixupResult | null, smoothing: number): Tensor {
+  return mix ? F.crossEntropy(logits, mix.target) : F.crossEntropy(logits, b.label!, smoothing);
+}
+
+/** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */
+export async function finetune(
+  o: FinetuneOptions,
+  log: (m: string) => void = (m) => process.stderr.write(m + "\n"),
+  dist: DataParallel | null = null,
+): Promise<TrainLoopResult & { runDir: string }> {
+  if (!o.train) throw new Error("no data: give --train LIST (`path label` per line)");
+  manualSeed(o.seed);
+  const data = finetuneData(o, log, dist);
+  const { cfg, numClasses, loader, valLoader, itersPerEpoch } = data;
+  const gen = new Generator(o.seed);
+  const model = await finetuneModel(o, cfg, gen, dist, log);
+  const { optimizer, lrSchedule, peak } = finetuneOptimizer(o, cfg, model.namedParameters(), data.world, itersPerEpoch);
+  const mixup = finetuneMixup(o, numClasses);
   log(`model: ${o.model}, ${numClasses} classes, ${(model.numParameters() / 1e6).toFixed(2)} M parameters; ${loader.epochSize(0)} clips × ${o.numSample} views/epoch, ${itersPerEpoch} updates/epoch, peak lr ${peak.toExponential(3)}`);
   try {
     const result = await trainLoop<Batch>({
       runDir: o.out,
-      config: { command: "finetune", ...o, modelConfig: cfg, labels },
+      config: { command: "finetune", ...o, modelConfig: cfg, labels: data.labels },
       ...loopSettings(o, log),
       model,
       optimizer,
@@ -134,21 +195,15 @@ export async function finetune(
       dist,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
-        if (mixup && b.size % 2 === 0) {
-          const m = mixup.apply(b.video!, b.labels!, rngFromKeys(o.seed, b.epoch, b.index, 0x6d6978));
-          const logits = model.forward(m.x);
-          // Soft-target cross-entropy (timm SoftTargetCrossEntropy): mean over the batch of −Σ y·log p.
-          return { loss: F.crossEntropy(logits, m.target), items: b.size };
-        }
-        const logits = model.forward(b.video!);
-        return { loss: F.crossEntropy(logits, b.label!, o.smoothing), items: b.size };
+        const mix = mixBatch(mixup, b, o.seed);
+        const logits = model.forward(mix ? mix.x : b.video!);
+        return { loss: labelLoss(logits, b, mix, o.smoothing), items: b.size };
       },
       evaluate: valLoader ? async () => validate(model, valLoader, dist) : undefined,
       primaryMetric: "top1",
     });
     return { ...result, runDir: o.out };
   } finally {
-    await loader.close();
-    await valLoader?.close();
+    await data.close();
   }
 }

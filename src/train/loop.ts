@@ -79,6 +79,12 @@ export interface TrainLoopOptions<B> {
   saveEvery?: number;
   /** Torch generator of dropout/drop path, saved for exact resume. */
   generator?: Generator;
+  /**
+   * Trained alongside `model` (its parameters are in the optimizer) but not part of the saved
+   * model, e.g. distillation's feature projector: checkpointed as extra tensors `aux.<key>`,
+   * restored on resume, broadcast like the model.
+   */
+  auxiliary?: Module;
   /** Resume from runDir/checkpoint-last.safetensors when it exists. */
   resume?: boolean;
   log?: (msg: string) => void;
@@ -119,6 +125,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     restoreCheckpoint(ckpt, o.model, o.optimizer);
     const gen = ckpt.tensors.get("generator");
     if (gen && o.generator) o.generator.setState(gen);
+    if (o.auxiliary) o.auxiliary.loadStateDict(new Map([...ckpt.tensors].filter(([k]) => k.startsWith("aux.")).map(([k, t]) => [k.slice(4), t])));
     step = Number(ckpt.state.step ?? 0);
     best = (ckpt.state.best as number | null) ?? null;
     lastCheckpoint = lastPath;
@@ -132,13 +139,15 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     );
     // Identical starting weights everywhere (fresh init or resumed: rank 0's are authoritative).
     dist.broadcastModule(o.model);
+    if (o.auxiliary) dist.broadcastModule(o.auxiliary);
   }
 
   const save = async (path: string) => {
     if (!isMain) return;
     const tensors = new Map<string, Tensor>();
     if (o.generator) tensors.set("generator", o.generator.getState());
-    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors, state: { step, best }, config: o.config });
+    const aux = new Map([...(o.auxiliary?.stateDict() ?? [])].map(([k, t]) => [`aux.${k}`, t])); // live tensors: not disposed
+    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best }, config: o.config });
     for (const t of tensors.values()) t.dispose();
   };
   const writeCurves = () => {
