@@ -5,7 +5,7 @@ import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
 import { UsageError, type Command } from "../command.ts";
 
-function optionTable(defaults: Record<string, unknown>): string {
+export function optionTable(defaults: Record<string, unknown>): string {
   return Object.entries(defaults)
     .map(([k, v]) => `  --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`.padEnd(26) + ` ${Array.isArray(v) ? (v.length ? v.join(",") : "(none)") : v === null ? "(unset)" : String(v)}`)
     .join("\n");
@@ -21,7 +21,7 @@ function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string |
   }
 }
 
-function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): { config: T; json: boolean } {
+export function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): { config: T; json: boolean } {
   const json = argv.includes("--json");
   const { config, rest } = (() => {
     try {
@@ -40,7 +40,7 @@ type RunResult = Parameters<typeof summary>[0];
  * Runs one training command alone, or as one rank of a data-parallel group when the
  * environment says so (`videomae launch`, torchrun): then only rank 0 logs and prints.
  */
-async function runMaybeDistributed(json: boolean, train: (log: (m: string) => void, dist: DataParallel | null) => Promise<RunResult>): Promise<number> {
+export async function runMaybeDistributed(json: boolean, train: (log: (m: string) => void, dist: DataParallel | null) => Promise<RunResult>): Promise<number> {
   const dist = DataParallel.fromEnv();
   const log = dist && !dist.isMain ? () => {} : (m: string) => process.stderr.write(m + "\n");
   if (dist) log(`data-parallel: ${dist.worldSize} ranks (gloo, master ${dist.env.masterAddr}:${dist.env.masterPort}, timeout ${dist.env.timeoutMs / 1000} s)`);
@@ -51,7 +51,7 @@ async function runMaybeDistributed(json: boolean, train: (log: (m: string) => vo
   return 0;
 }
 
-const DISTRIBUTED_HELP = `
+export const DISTRIBUTED_HELP = `
 Data-parallel: run under \`videomae launch --nproc-per-node N -- <this command> …\` (or torchrun's
 environment): each rank trains on its shard of every global batch of batch-size × ranks clips,
 the lr scales with that global batch, rank 0 writes the run folder.`;
