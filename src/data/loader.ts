@@ -10,8 +10,11 @@
  * Determinism: a sample depends only on (seed, epoch, position, view) (seeds.ts), so batches are
  * identical for any numWorkers. Back-pressure: at most `prefetchBatches · batchSize` positions
  * are dispatched ahead of the batch the consumer holds. Bad input: fetch.ts retries and replaces
- * bad items; the loader counts and logs each one (`badSamples`) and stops with a DataError when
- * more than `maxBadFraction` of an epoch, or `maxConsecutiveBad` positions in a row, were bad.
+ * bad items; the loader logs each one (`badSamples`), keeps the distinct unreadable files
+ * (`badFiles`), and stops with a DataError when more than `maxBadFraction` of an epoch's files
+ * were unreadable, or `maxConsecutiveBad` positions in a row were bad. Files are counted once
+ * each, however often retries and replacements meet them, so the abort measures the data, not
+ * the luck of the replacement draws.
  */
 import { availableParallelism } from "node:os";
 
@@ -36,7 +39,7 @@ export interface LoaderOptions {
   prefetchBatches?: number;
   /** Keep workers between epochs (default false: started per epoch, stopped when it ends). */
   persistentWorkers?: boolean;
-  /** Stop when more than this fraction of an epoch's positions hit bad input (default 0.5). */
+  /** Stop when more than this fraction of an epoch's distinct files turned out unreadable (default 0.5). */
   maxBadFraction?: number;
   /** Stop after this many consecutive positions whose item was bad (default 50). */
   maxConsecutiveBad?: number;
@@ -74,8 +77,11 @@ export interface LoaderStats {
   transformMsMean: number;
   /** Mean time the consumer waited for a batch (ms): near 0 when the loader keeps up. */
   waitMsMean: number;
-  /** Bad items this epoch and worker restarts (pool lifetime). */
+  /** Bad items met this epoch (every failed attempt) and worker restarts (pool lifetime). */
   badSamples: number;
+  /** Distinct unreadable files this epoch, and since the loader started (or was restored). */
+  badFiles: number;
+  badFilesTotal: number;
   workerRestarts: number;
   /** Positions dispatched but not yet handed out in a batch: now, and the maximum seen. */
   outstanding: number;
@@ -95,6 +101,9 @@ export class DataLoader {
   readonly worldSize: number;
   /** Every bad item met so far (all epochs), in the order batches were assembled. */
   readonly badSamples: Failure[] = [];
+  /** Distinct unreadable files so far (all epochs), in the order met. */
+  private readonly badFileSet = new Set<string>();
+  private filesIn: { epoch: number; count: number } | undefined;
   private readonly opts: LoaderOptions;
   private readonly fetcher: SampleFetcher;
   private executor: Executor | null = null;
@@ -112,6 +121,8 @@ export class DataLoader {
     if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new RangeError(`DataLoader: numWorkers must be an integer ≥ 0, got ${numWorkers}`);
     const prefetch = opts.prefetchBatches ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`DataLoader: prefetchBatches must be an integer ≥ 1, got ${prefetch}`);
+    const frac = opts.maxBadFraction ?? 0.5;
+    if (!(frac >= 0 && frac <= 1)) throw new RangeError(`DataLoader: maxBadFraction must be in [0, 1] (a fraction of the epoch's files), got ${opts.maxBadFraction}`);
     this.dataset = dataset;
     this.opts = opts;
     this.batchSize = opts.batchSize;
@@ -160,6 +171,26 @@ export class DataLoader {
     };
   }
 
+  /** The distinct unreadable files met so far (all epochs, and those restored). */
+  get badFiles(): string[] {
+    return [...this.badFileSet];
+  }
+
+  /** Adds files known to be unreadable from an earlier part of the run (resume), so totals stay run-wide. */
+  restoreBadFiles(paths: Iterable<string>): void {
+    for (const p of paths) this.badFileSet.add(p);
+  }
+
+  /** Distinct files (paths) in an epoch's order: the base of the maxBadFraction check. */
+  private filesInEpoch(epoch: number): number {
+    if (this.filesIn?.epoch !== epoch) {
+      const paths = new Set<string>();
+      for (const item of this.fetcher.order(epoch)) paths.add(this.dataset.describe(item).path);
+      this.filesIn = { epoch, count: paths.size };
+    }
+    return this.filesIn.count;
+  }
+
   /** Thread ids of live worker threads (empty with 0 workers or when stopped). */
   get workerThreadIds(): number[] {
     return this.executor instanceof WorkerPool ? this.executor.threadIds : [];
@@ -192,8 +223,11 @@ export class DataLoader {
     let next = 0;
     let consumed = 0;
     let epochBad = 0;
+    const epochBadFiles = new Set<string>();
     let consecutive = 0;
-    const maxBad = (this.opts.maxBadFraction ?? 0.5) * Math.ceil(n / this.worldSize);
+    // Each rank meets about 1/worldSize of the epoch's files (replacements may come from anywhere).
+    const files = this.filesInEpoch(epoch) / this.worldSize;
+    const maxBad = (this.opts.maxBadFraction ?? 0.5) * files;
     const maxConsecutive = this.opts.maxConsecutiveBad ?? 50;
     try {
       if (this.torch === undefined) this.torch = this.opts.tensors === false ? null : await import("../torch/index.ts");
@@ -219,10 +253,16 @@ export class DataLoader {
           pending.delete(p);
           if (!r.ok) throw r.error instanceof DataError ? r.error : new DataError(`loading sample ${p} of epoch ${epoch}: ${r.error.message}`);
           const { sample, failures } = r.result;
-          for (const f of failures) this.recordBad(f, sample.path);
+          for (const f of failures) {
+            this.recordBad(f, sample.path);
+            epochBadFiles.add(f.path);
+            this.badFileSet.add(f.path);
+          }
           epochBad += failures.length;
+          this.stats_.badSamples = epochBad;
+          [this.stats_.badFiles, this.stats_.badFilesTotal] = [epochBadFiles.size, this.badFileSet.size];
           consecutive = failures.some((f) => f.attempt === 0) ? consecutive + 1 : 0;
-          if (epochBad > maxBad || consecutive > maxConsecutive) throw this.tooManyBad(epoch, n, epochBad, consecutive);
+          if (epochBadFiles.size > maxBad || consecutive > maxConsecutive) throw this.tooManyBad(epoch, Math.round(files), epochBadFiles.size, consecutive);
           this.decodeMs += sample.decodeMs;
           this.transformMs += sample.transformMs;
           samples.push(sample);
@@ -233,7 +273,7 @@ export class DataLoader {
         topUp(); // keep the workers busy while the consumer uses this batch
         const batch = collate(samples, positions, epoch, b, this.torch);
         const s = this.stats_;
-        [s.batches, s.samples, s.views, s.badSamples] = [s.batches + 1, s.samples + samples.length, s.views + batch.size, epochBad];
+        [s.batches, s.samples, s.views] = [s.batches + 1, s.samples + samples.length, s.views + batch.size];
         yield batch;
       }
     } finally {
@@ -285,21 +325,24 @@ export class DataLoader {
     this.log(`[data] skipped unreadable sample ${f.path} (${f.source}:${f.line}), epoch ${f.epoch} position ${f.position}: ${f.error}; using ${usedPath}`);
   }
 
-  private tooManyBad(epoch: number, n: number, bad: number, consecutive: number): DataError {
+  private tooManyBad(epoch: number, files: number, bad: number, consecutive: number): DataError {
     const recent = this.badSamples.slice(-5).map((f) => `  ${f.path}: ${f.error}`).join("\n");
-    const why = consecutive > (this.opts.maxConsecutiveBad ?? 50)
+    const fraction = this.opts.maxBadFraction ?? 0.5;
+    const byRow = consecutive > (this.opts.maxConsecutiveBad ?? 50);
+    const why = byRow
       ? `${consecutive} positions in a row were unreadable`
-      : `${bad} unreadable samples in epoch ${epoch} (more than ${((this.opts.maxBadFraction ?? 0.5) * 100).toFixed(0)}% of its ${n})`;
+      : `${bad} distinct unreadable files in epoch ${epoch} (more than ${(fraction * 100).toFixed(0)}% of its ${files} files${this.worldSize > 1 ? " on this rank" : ""})`;
+    const fix = byRow ? "raise the loader's maxConsecutiveBad" : `raise --max-bad-fraction (now ${fraction}; 1 never stops)`;
     return new DataError(
       `${why}. Last ones:\n${recent}\nCheck the list paths and data root, and that ffmpeg decodes the files (videomae doctor); ` +
-        `raise maxBadFraction / maxConsecutiveBad to go on anyway.`,
+        `${fix} to go on anyway.`,
     );
   }
 
   private freshStats(epoch: number, limit = 0): LoaderStats {
     return {
       epoch, batches: 0, samples: 0, views: 0, elapsedSec: 0, samplesPerSec: 0, viewsPerSec: 0, decodeMsMean: 0, transformMsMean: 0,
-      waitMsMean: 0, badSamples: 0, workerRestarts: this.executor?.restarts ?? 0, outstanding: 0, maxOutstanding: 0, outstandingLimit: limit,
+      waitMsMean: 0, badSamples: 0, badFiles: 0, badFilesTotal: this.badFileSet.size, workerRestarts: this.executor?.restarts ?? 0, outstanding: 0, maxOutstanding: 0, outstandingLimit: limit,
     };
   }
 }

@@ -3,13 +3,14 @@
 // decode-free synthetic dataset (synthetic-dataset.ts) where only the loader logic matters.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { DataError, DataLoader, PretrainDataset, VideoClsDataset, type Batch } from "../../src/data/index.ts";
 import { workerExecArgv } from "../../src/data/pool.ts";
+import { checkInputPath, NotAVideoFileError } from "../../src/video/input-file.ts";
 import { tempDir } from "../video/fixtures.ts";
 import { indexVideo, logSink, writeList } from "./data-fixtures.ts";
 import { createDataset } from "./synthetic-dataset.ts";
@@ -186,7 +187,8 @@ describe("bad input", () => {
     const loader = new DataLoader(pretrain("mostly-bad.csv", 1), { batchSize: 1, numWorkers: 1, seed: 0, log: () => {} });
     await assert.rejects(collect(loader), (err: unknown) => {
       assert.ok(err instanceof DataError, String(err));
-      assert.match(err.message, /unreadable samples in epoch 0 \(more than 50% of its 4\)/);
+      assert.match(err.message, /3 distinct unreadable files in epoch 0 \(more than 50% of its 4 files\)/);
+      assert.match(err.message, /raise --max-bad-fraction \(now 0\.5/);
       assert.match(err.message, /gone\d\.mp4/);
       return true;
     });
@@ -195,6 +197,46 @@ describe("bad input", () => {
     const synth = createDataset({ n: 10, failItems: [0, 1, 2, 3, 4] });
     const strict = new DataLoader(synth, { batchSize: 1, numWorkers: 0, maxConsecutiveBad: 2, maxBadFraction: 1, log: () => {} });
     await assert.rejects(collect(strict), /3 positions in a row were unreadable/);
+  });
+
+  test("the maxBadFraction abort counts distinct files, not the retries and replacements that met them", async () => {
+    // 4 of 10 files fail. Replacements are drawn from the whole epoch, so they meet the same bad
+    // files again and again: counting failed attempts (as before) exceeded 4, counting files does not.
+    const sink = logSink();
+    const loader = new DataLoader(createDataset({ n: 10, failItems: [0, 1, 2, 3], shuffle: true }), { batchSize: 1, numWorkers: 0, seed: 3, maxBadFraction: 0.4, log: sink.log, tensors: false });
+    assert.equal((await collect(loader)).length, 10);
+    assert.ok(loader.badSamples.length > 4, `failed attempts ${loader.badSamples.length}`);
+    assert.equal(loader.stats.badFiles, 4);
+    assert.equal(loader.stats.badFilesTotal, 4);
+    assert.deepEqual(loader.badFiles.sort(), [0, 1, 2, 3].map((i) => `/synthetic/${i}.mp4`));
+    // A second epoch meets them again: 4 this epoch, still 4 in the run.
+    await collect(loader, 1);
+    assert.deepEqual([loader.stats.badFiles, loader.stats.badFilesTotal], [4, 4]);
+    // One more bad file than the fraction allows stops the epoch.
+    const over = new DataLoader(createDataset({ n: 10, failItems: [0, 1, 2, 3, 4] }), { batchSize: 1, numWorkers: 0, maxBadFraction: 0.4, log: () => {}, tensors: false });
+    await assert.rejects(collect(over), /5 distinct unreadable files in epoch 0 \(more than 40% of its 10 files\)/);
+    assert.throws(() => new DataLoader(createDataset({ n: 4 }), { batchSize: 1, maxBadFraction: 2 }), /maxBadFraction must be in \[0, 1\]/);
+  });
+
+  test("a FIFO, a device or a directory in a list is refused before decoding (no stall), each with its own message", async () => {
+    const fifo = join(tmp.dir, "pipe.mp4");
+    const made = spawnSync("mkfifo", [fifo]);
+    assert.equal(made.status, 0, `mkfifo: ${made.stderr}`);
+    mkdirSync(join(tmp.dir, "folder.mp4"), { recursive: true });
+    // The shared check every reader calls, on its own.
+    await assert.rejects(checkInputPath(fifo), (e: unknown) => e instanceof NotAVideoFileError && e.message.startsWith(`${fifo}: is a named pipe (FIFO)`));
+    await assert.rejects(checkInputPath(join(tmp.dir, "folder.mp4")), /folder\.mp4: is a directory, not a video file/);
+    await assert.rejects(checkInputPath("/dev/null"), /\/dev\/null: is a character device, not a video file/);
+    await assert.rejects(checkInputPath(join(tmp.dir, "a.mp4"), "directory"), /a\.mp4: is a file, not a folder of frames/);
+    // In a list: skipped and replaced like any unreadable file, and the epoch completes.
+    writeList(tmp.dir, "special.csv", ["a.mp4 0 -1", "pipe.mp4 0 -1", "b.mp4 0 -1", "folder.mp4 0 -1", "/dev/zero 0 -1", "c.mp4 0 -1"]);
+    const loader = new DataLoader(pretrain("special.csv", 1), { batchSize: 2, numWorkers: 0, seed: 1, maxBadFraction: 0.5, log: () => {} });
+    assert.equal((await collect(loader)).length, 3);
+    const errors = new Map(loader.badSamples.map((f) => [f.path.split("/").pop(), f.error]));
+    assert.match(errors.get("pipe.mp4")!, /NotAVideoFileError: .*is a named pipe \(FIFO\)/);
+    assert.match(errors.get("folder.mp4")!, /NotAVideoFileError: .*is a directory/);
+    assert.match(errors.get("zero")!, /NotAVideoFileError: .*is a character device/);
+    assert.equal(loader.stats.badFiles, 3);
   });
 
   test("a worker that dies is restarted; an item that kills two workers is replaced and counted", async () => {
