@@ -41,3 +41,28 @@ export class SafetensorsFormatError extends CheckpointIoError {}
 
 /** A `.npy` file with a bad magic/header, or a dtype/layout this reader does not support. */
 export class NpyFormatError extends CheckpointIoError {}
+
+/**
+ * The pickle names a global (class or function) that is not on the allow-list of what
+ * PyTorch/VideoMAE checkpoints contain. `codeExecution` is true for callables that would run
+ * code or reach the system if the file were loaded with plain `torch.load` (`os.system`,
+ * `builtins.eval`, `subprocess.Popen`, ...): such a file is a payload, not a checkpoint.
+ */
+export class ForbiddenGlobalError extends PickleError {
+  constructor(
+    file: string,
+    message: string,
+    /** The global as `module.name`. */
+    readonly global: string,
+    readonly codeExecution: boolean,
+  ) {
+    super(file, message);
+  }
+}
+
+/**
+ * Reading the file would cost time or memory out of proportion to its content: a view that
+ * expands a tiny storage, a deflate stream that inflates far beyond its compressed size, nesting
+ * deeper than any pickler writes, and so on.
+ */
+export class LimitExceededError extends CheckpointIoError {}

@@ -3,20 +3,31 @@
  * plus the common opcodes of protocols 0-5 that cost nothing to support.
  *
  * Nothing is ever executed: a GLOBAL only names a class or function (`PickleGlobal`), and a
- * call (REDUCE / NEWOBJ) is resolved against a small table of known callables. Anything not in
- * the table becomes an `OpaqueObject` recording the class name, constructor arguments and the
- * state later applied by BUILD, so checkpoints carrying `argparse.Namespace`, numpy scalars or
- * other foreign objects still load.
+ * call (REDUCE / NEWOBJ) is resolved against a small table of known callables. Every GLOBAL
+ * (also through INST / STACK_GLOBAL) is checked against an allow-list when it is read: the
+ * callables of that table, the caller's `globals`, the data classes of `DATA_CLASSES` and the
+ * caller's `allowGlobals`. Any other global is a `ForbiddenGlobalError` naming it and the file;
+ * known code-execution callables (`os.system`, `builtins.eval`, `subprocess.Popen`, ...) are
+ * named as such. Allowed classes without a callable become an `OpaqueObject` recording the
+ * class name, constructor arguments and the state later applied by BUILD, so checkpoints
+ * carrying `argparse.Namespace` or numpy scalars still load.
+ *
+ * Cost stays proportional to the pickle's size: the VM is a loop over opcodes with one flat
+ * stack (MARK records a stack height), memo hits share objects instead of copying them,
+ * callables that copy an argument charge the copy to a work budget of a few units per pickle
+ * byte, and nothing recurses or spreads arguments in proportion to the input.
  *
  * Value mapping: None → null, bool → boolean, int → number (bigint beyond 2^53), float →
  * number, str → string, bytes/bytearray → Uint8Array, list and tuple → Array, dict and
  * collections.OrderedDict → Map (insertion order kept; keys may be numbers, e.g. optimizer
  * state), set/frozenset → Set.
  */
-import { PickleError } from "./errors.ts";
+import { ForbiddenGlobalError, LimitExceededError, PickleError } from "./errors.ts";
 import {
   BUILTINS,
+  DATA_CLASSES,
   describeCallable,
+  isCodeExecutionGlobal,
   MODULE_ALIASES,
   OpaqueObject,
   PickleGlobal,
@@ -31,9 +42,19 @@ export interface UnpickleOptions {
   file: string;
   /** Resolves BINPERSID / PERSID ids (torch storages). Without it, persistent ids are an error. */
   persistentLoad?: (pid: unknown) => unknown;
-  /** Extra callables keyed by `module.name`; they take precedence over the built-in ones. */
+  /** Extra callables keyed by `module.name`; they take precedence over the built-in ones (and are allowed). */
   globals?: ReadonlyMap<string, PickleCallable>;
+  /** Extra allowed globals (`module.name`) without a callable: they load as `OpaqueObject`s. */
+  allowGlobals?: ReadonlySet<string>;
 }
+
+/** Work units (elements copied by callables) allowed per pickle byte, plus a fixed allowance. */
+const WORK_PER_BYTE = 4;
+const WORK_BASE = 1 << 20;
+/** Python refuses to convert longer decimal literals (sys.int_info.default_max_str_digits). */
+const MAX_INT_DIGITS = 4300;
+/** Nested calls through CallContext.call (e.g. _rebuild_from_type_v2 → _rebuild_tensor_v2). */
+const MAX_CALL_DEPTH = 8;
 
 const pickleStates = new WeakMap<object, unknown>();
 
@@ -55,9 +76,13 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
 
 class Unpickler implements CallContext {
   private pos = 0;
-  private stack: unknown[] = [];
-  private readonly marks: unknown[][] = [];
+  /** One flat stack; `marks` holds the stack height at each open MARK. */
+  private readonly stack: unknown[] = [];
+  private readonly marks: number[] = [];
   private readonly memo = new Map<number, unknown>();
+  private work = 0;
+  private readonly maxWork: number;
+  private callDepth = 0;
   private readonly view: DataView;
   private readonly data: Uint8Array;
   readonly file: string;
@@ -70,17 +95,65 @@ class Unpickler implements CallContext {
     this.data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.file = opts.file;
+    this.maxWork = WORK_BASE + WORK_PER_BYTE * data.byteLength;
+  }
+
+  charge(units: number): void {
+    this.work += units;
+    if (this.work > this.maxWork) {
+      throw new LimitExceededError(
+        this.file,
+        `${this.file}: cannot read pickle: it asks for more than ${this.maxWork} element copies, far more than its ` +
+          `${this.data.length} bytes can describe (shared objects passed to a constructor over and over). ` +
+          `The file is corrupt or hostile; re-save it with torch.save.`,
+      );
+    }
   }
 
   call(callable: unknown, args: unknown[]): unknown {
-    if (callable instanceof PickleGlobal) {
-      const mod = MODULE_ALIASES[callable.module] ?? callable.module;
-      const key = `${mod}.${callable.name}`;
-      const fn = this.opts.globals?.get(key) ?? BUILTINS.get(key);
-      if (fn) return fn(args, this);
-      return new OpaqueObject(key, args);
+    if (!(callable instanceof PickleGlobal)) return new OpaqueObject(describeCallable(callable), args);
+    const key = this.globalKey(callable);
+    const fn = this.opts.globals?.get(key) ?? BUILTINS.get(key);
+    if (!fn) return new OpaqueObject(key, args);
+    if (this.callDepth >= MAX_CALL_DEPTH) {
+      throw new PickleError(this.file, `${this.file}: cannot read pickle: calls nested more than ${MAX_CALL_DEPTH} deep (a wrapper that calls itself). The file is corrupt or hostile.`);
     }
-    return new OpaqueObject(describeCallable(callable), args);
+    this.callDepth++;
+    try {
+      return fn(args, this);
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  private globalKey(g: PickleGlobal): string {
+    return `${MODULE_ALIASES[g.module] ?? g.module}.${g.name}`;
+  }
+
+  /** A GLOBAL / STACK_GLOBAL / INST reference, checked against the allow-list. */
+  private global(module: string, name: string, at: number): PickleGlobal {
+    const g = new PickleGlobal(module, name);
+    const key = this.globalKey(g);
+    if (this.opts.globals?.has(key) || BUILTINS.has(key) || DATA_CLASSES.has(key) || this.opts.allowGlobals?.has(key)) return g;
+    const shown = JSON.stringify(key).slice(1, -1).slice(0, 200);
+    if (isCodeExecutionGlobal(module, name) || isCodeExecutionGlobal(MODULE_ALIASES[module] ?? module, name)) {
+      throw new ForbiddenGlobalError(
+        this.file,
+        `refusing code-execution payload ${shown} in ${this.file}: its pickle calls ${shown} (at byte ${at}), which would ` +
+          `run code or reach the system if the file were opened with torch.load. A checkpoint never needs it: do not ` +
+          `load this file, and get the checkpoint from a trusted source.`,
+        key,
+        true,
+      );
+    }
+    throw new ForbiddenGlobalError(
+      this.file,
+      `${this.file}: refusing to load: its pickle refers to ${shown} (at byte ${at}), which is not on the allow-list of ` +
+        `what checkpoints contain (tensors, storages, dicts, lists, argparse.Namespace, numpy scalars and dtypes, ...). ` +
+        `Re-save it with plain data only, e.g. torch.save({"model": model.state_dict()}, path).`,
+      key,
+      false,
+    );
   }
 
   run(): unknown {
@@ -98,8 +171,7 @@ class Unpickler implements CallContext {
           if (this.stack.length !== 1 || this.marks.length) throw this.error(at, "STOP with an unbalanced stack");
           return this.stack[0];
         case 0x28: // MARK
-          this.marks.push(this.stack);
-          this.stack = [];
+          this.marks.push(this.stack.length);
           break;
         case 0x30: // POP
           this.pop(at);
@@ -133,7 +205,7 @@ class Unpickler implements CallContext {
         case 0x87: {
           // TUPLE3
           const n = op - 0x84;
-          if (this.stack.length < n) throw this.error(at, "stack underflow");
+          if (this.stack.length - this.base() < n) throw this.error(at, "stack underflow");
           this.push(this.stack.splice(this.stack.length - n, n));
           break;
         }
@@ -268,7 +340,7 @@ class Unpickler implements CallContext {
           // GLOBAL: "module\nname\n"
           const module = this.line(at);
           const name = this.line(at);
-          this.push(new PickleGlobal(module, name));
+          this.push(this.global(module, name, at));
           break;
         }
         case 0x93: {
@@ -276,7 +348,7 @@ class Unpickler implements CallContext {
           const name = this.pop(at);
           const module = this.pop(at);
           if (typeof module !== "string" || typeof name !== "string") throw this.error(at, "STACK_GLOBAL needs two strings");
-          this.push(new PickleGlobal(module, name));
+          this.push(this.global(module, name, at));
           break;
         }
         case 0x52: {
@@ -311,13 +383,15 @@ class Unpickler implements CallContext {
           // INST: "module\nname\n", args after MARK
           const module = this.line(at);
           const name = this.line(at);
-          this.push(this.call(new PickleGlobal(module, name), this.popMark(at)));
+          const cls = this.global(module, name, at);
+          this.push(this.call(cls, this.popMark(at)));
           break;
         }
         case 0x6f: {
           // OBJ: MARK cls args...
-          const [cls, ...args] = this.popMark(at);
-          this.push(this.call(cls, args));
+          const items = this.popMark(at);
+          if (!items.length) throw this.error(at, "OBJ without a class");
+          this.push(this.call(items[0], items.slice(1)));
           break;
         }
         case 0x62: {
@@ -348,27 +422,30 @@ class Unpickler implements CallContext {
 
   // ---- stack helpers ----
 
-  /** Push onto the current stack. (A method, so `this.push(this.popMark())` reads `stack` after the pop.) */
   private push(v: unknown): void {
     this.stack.push(v);
   }
 
+  /** Height of the stack at the innermost open MARK: nothing below it may be popped. */
+  private base(): number {
+    return this.marks.length ? this.marks[this.marks.length - 1]! : 0;
+  }
+
   private pop(at: number): unknown {
-    if (!this.stack.length) throw this.error(at, "stack underflow");
+    if (this.stack.length <= this.base()) throw this.error(at, "stack underflow");
     return this.stack.pop();
   }
 
   private top(at: number): unknown {
-    if (!this.stack.length) throw this.error(at, "stack underflow");
+    if (this.stack.length <= this.base()) throw this.error(at, "stack underflow");
     return this.stack[this.stack.length - 1];
   }
 
+  /** The items pushed since the innermost MARK (removed from the stack), closing that MARK. */
   private popMark(at: number): unknown[] {
-    const items = this.stack;
-    const prev = this.marks.pop();
-    if (!prev) throw this.error(at, "no MARK on the stack");
-    this.stack = prev;
-    return items;
+    const mark = this.marks.pop();
+    if (mark === undefined) throw this.error(at, "no MARK on the stack");
+    return this.stack.splice(mark);
   }
 
   private memoGet(key: number, at: number): unknown {
@@ -392,9 +469,12 @@ class Unpickler implements CallContext {
   }
 
   private append(target: unknown, items: unknown[], at: number): void {
-    if (Array.isArray(target)) target.push(...items);
-    else if (target instanceof OpaqueObject) (target.listItems ??= []).push(...items);
+    let list: unknown[];
+    if (Array.isArray(target)) list = target;
+    else if (target instanceof OpaqueObject) list = target.listItems ??= [];
     else throw this.error(at, "APPEND on a value that is not a list");
+    // One at a time: push(...items) would pass every item as an argument and overflow the stack.
+    for (let i = 0; i < items.length; i++) list.push(items[i]);
   }
 
   private persistent(pid: unknown, at: number): unknown {
@@ -445,16 +525,20 @@ class Unpickler implements CallContext {
   }
 
   private parseIntText(s: string, at: number): number | bigint {
-    if (!/^[+-]?\d+$/.test(s.trim())) throw this.error(at, `bad integer literal "${s}"`);
-    return narrow(BigInt(s.trim()));
+    const t = s.trim();
+    if (t.length > MAX_INT_DIGITS + 1) throw this.error(at, `integer literal of ${t.length} digits (Python's limit is ${MAX_INT_DIGITS})`);
+    if (!/^[+-]?\d+$/.test(t)) throw this.error(at, `bad integer literal "${t.slice(0, 40)}"`);
+    return narrow(BigInt(t));
   }
 
-  /** Little-endian two's-complement integer of `n` bytes (LONG1 / LONG4). */
+  /** Little-endian two's-complement integer of `n` bytes (LONG1 / LONG4), in time linear in `n`. */
   private longBytes(n: number): number | bigint {
     const b = this.take(n);
     if (n === 0) return 0;
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    // Big-endian hex digits, then one BigInt parse (shifting a BigInt per byte would be quadratic).
+    const hex = new Array<string>(n);
+    for (let i = 0; i < n; i++) hex[i] = HEX[b[n - 1 - i]!]!;
+    let v = BigInt("0x" + hex.join(""));
     if (b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
     return narrow(v);
   }
@@ -463,6 +547,8 @@ class Unpickler implements CallContext {
     return new PickleError(this.file, `${this.file}: cannot read pickle: ${detail} (at byte ${at}).`);
   }
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A bigint as a number when it is exactly representable, else left as bigint. */
 function narrow(v: bigint): number | bigint {

@@ -8,7 +8,7 @@
  * on demand, per tensor, by positional reads.
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
-import { CheckpointFormatError, LegacyCheckpointError } from "./errors.ts";
+import { CheckpointFormatError, CheckpointIoError, LegacyCheckpointError, LimitExceededError } from "./errors.ts";
 import { RandomAccessFile } from "./file.ts";
 import { OpaqueObject, PickleGlobal } from "./pickle.ts";
 import { assertLittleEndianHost, type RawTensor } from "./raw.ts";
@@ -45,8 +45,13 @@ export interface StructureItem {
 }
 
 export class PthFile {
-  /** Every tensor reachable from `root`, in pickle order (a tensor shared by two keys appears twice). */
+  /**
+   * Every tensor reachable from `root`, in walk order (depth-first, keys in order). A tensor
+   * referenced by two keys appears twice; a container reached twice (a shared sub-dict) is
+   * walked once, under the first path that reaches it.
+   */
   readonly tensors: readonly PthTensorEntry[];
+  private readonly perTopLevel: Map<string, number>;
 
   constructor(
     readonly path: string,
@@ -56,13 +61,28 @@ export class PthFile {
     readonly root: unknown,
     private readonly zip: ZipArchive,
   ) {
-    this.tensors = collectTensors(root);
+    this.tensors = collectTensors(root, path);
+    this.perTopLevel = new Map();
+    if (root instanceof Map) {
+      for (const e of this.tensors) {
+        const k = String(e.path[0]);
+        this.perTopLevel.set(k, (this.perTopLevel.get(k) ?? 0) + 1);
+      }
+    }
   }
 
-  /** The top-level items (dict keys, or the single root value under key ""). */
+  /**
+   * The top-level items (dict keys, or the single root value under key ""). Tensor counts
+   * come from `tensors`, so a container shared by two items counts under the first.
+   */
   topLevel(): StructureItem[] {
-    if (this.root instanceof Map) return [...this.root].map(([k, v]) => describe(String(k), v));
-    return [describe("", this.root)];
+    if (this.root instanceof Map) {
+      return [...this.root].map(([k, v]) => {
+        const key = keyName(k);
+        return describe(key, v, this.perTopLevel.get(String(key)) ?? 0);
+      });
+    }
+    return [describe("", this.root, this.tensors.length)];
   }
 
   async close(): Promise<void> {
@@ -99,8 +119,23 @@ export async function openPth(path: string): Promise<PthFile> {
     return await readArchive(path, zip);
   } catch (err) {
     await (zip ?? file).close();
-    throw err;
+    throw asCheckpointError(path, err);
   }
+}
+
+/**
+ * Every failure while reading a checkpoint is a CheckpointIoError naming the file; anything
+ * else reaching here is a reader bug met on odd input, reported as a corrupt file rather than
+ * a bare RangeError/TypeError.
+ */
+export function asCheckpointError(path: string, err: unknown): unknown {
+  if (err instanceof CheckpointIoError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && typeof e.syscall === "string") return err; // fs errors keep their code (ENOENT, EACCES, ...)
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const out = new CheckpointFormatError(path, `${path}: cannot read the file (corrupt or unsupported content: ${detail.slice(0, 300)}).`);
+  (out as { cause?: unknown }).cause = err;
+  return out;
 }
 
 async function readArchive(path: string, zip: ZipArchive): Promise<PthFile> {
@@ -152,34 +187,81 @@ async function readArchive(path: string, zip: ZipArchive): Promise<PthFile> {
   return new PthFile(path, root, value, zip);
 }
 
-/** Depth-first walk collecting tensors with their paths; guards against reference cycles. */
-function collectTensors(root: unknown): PthTensorEntry[] {
+/**
+ * Deepest nesting the tensor walk follows. Python's pickler recurses per level (its default
+ * recursion limit is 1000), so deeper pickles were not written by `torch.save`.
+ */
+const MAX_NESTING = 1000;
+/** Deepest path at which a tensor may sit (real checkpoints: `optimizer.state.3.exp_avg`, depth 4). */
+const MAX_TENSOR_DEPTH = 64;
+
+/** A path as a linked list to its parent, so pushing a child costs O(1) whatever the depth. */
+interface PathNode {
+  readonly parent: PathNode | null;
+  readonly key: string | number;
+  readonly depth: number;
+}
+
+/** A dict key as a path segment: numbers stay numbers, other scalars become strings, containers a tag. */
+export function keyName(k: unknown): string | number {
+  if (typeof k === "number") return k;
+  if (typeof k === "string") return k;
+  if (typeof k === "bigint" || typeof k === "boolean") return String(k);
+  if (k === null || k === undefined) return "None";
+  // (String() of a nested tuple would recurse through it.)
+  if (Array.isArray(k)) return `<tuple of ${k.length}>`;
+  if (k instanceof OpaqueObject) return `<${k.className}>`;
+  return `<${typeof k}>`;
+}
+
+/**
+ * Iterative depth-first walk collecting tensors with their paths. Each container is entered
+ * once (a DAG of shared references costs its size, not the number of paths through it; a
+ * cycle ends), nesting deeper than MAX_NESTING is an error, and paths are built only for the
+ * tensors found.
+ */
+function collectTensors(root: unknown, file: string): PthTensorEntry[] {
   const out: PthTensorEntry[] = [];
-  const onPath = new Set<object>();
-  const visit = (v: unknown, path: (string | number)[]): void => {
+  const seen = new Set<object>();
+  // Explicit stack of (value, path); children are pushed in reverse so they pop in order.
+  const stack: { v: unknown; path: PathNode | null }[] = [{ v: root, path: null }];
+  const tooDeep = (what: string) =>
+    new LimitExceededError(file, `${file}: refusing to load: ${what}; torch.save never writes that. The file is corrupt or hostile.`);
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    const depth = path ? path.depth : 0;
     if (v instanceof TorchTensor) {
-      out.push({ name: path.join("."), path: [...path], tensor: v });
-      return;
+      if (depth > MAX_TENSOR_DEPTH) throw tooDeep(`a tensor sits ${depth} levels deep (the limit is ${MAX_TENSOR_DEPTH})`);
+      const segs = new Array<string | number>(depth);
+      for (let p = path; p; p = p.parent) segs[p.depth - 1] = p.key;
+      out.push({ name: segs.join("."), path: segs, tensor: v });
+      continue;
     }
-    if (typeof v !== "object" || v === null || onPath.has(v)) return;
-    onPath.add(v);
+    if (typeof v !== "object" || v === null || seen.has(v)) continue;
+    if (!(v instanceof Map || Array.isArray(v) || v instanceof OpaqueObject)) continue;
+    seen.add(v);
+    if (depth >= MAX_NESTING) throw tooDeep(`values are nested more than ${MAX_NESTING} levels deep`);
+    const children: { v: unknown; path: PathNode }[] = [];
+    const child = (key: string | number, x: unknown) => {
+      // Only containers and tensors can lead to tensors.
+      if (typeof x === "object" && x !== null) children.push({ v: x, path: { parent: path, key, depth: depth + 1 } });
+    };
     if (v instanceof Map) {
-      for (const [k, x] of v) visit(x, [...path, typeof k === "number" ? k : String(k)]);
+      for (const [k, x] of v) child(keyName(k), x);
     } else if (Array.isArray(v)) {
-      v.forEach((x, i) => visit(x, [...path, i]));
-    } else if (v instanceof OpaqueObject) {
-      for (const [k, x] of v.attributes) visit(x, [...path, k]);
-      if (v.dictItems) for (const [k, x] of v.dictItems) visit(x, [...path, typeof k === "number" ? k : String(k)]);
-      if (v.listItems) v.listItems.forEach((x, i) => visit(x, [...path, i]));
+      for (let i = 0; i < v.length; i++) child(i, v[i]);
+    } else {
+      for (const [k, x] of v.attributes) child(k, x);
+      if (v.dictItems) for (const [k, x] of v.dictItems) child(keyName(k), x);
+      if (v.listItems) for (let i = 0; i < v.listItems.length; i++) child(i, v.listItems[i]);
     }
-    onPath.delete(v);
-  };
-  visit(root, []);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
   return out;
 }
 
-function describe(key: string, v: unknown): StructureItem {
-  const tensors = collectTensors(v).length;
+function describe(key: string | number, v: unknown, tensors: number): StructureItem {
+  key = String(key);
   const item = (kind: ValueKind, summary: string): StructureItem => ({ key, kind, summary, tensors });
   if (v instanceof TorchTensor) {
     const dtype = v.storage.dtype ?? v.storage.storageType;

@@ -13,7 +13,7 @@
 import type { DType } from "../torch/dtype.ts";
 import { toFloat32 } from "./convert.ts";
 import { CheckpointFormatError } from "./errors.ts";
-import { openPth } from "./pth.ts";
+import { keyName, openPth } from "./pth.ts";
 import type { RawTensor } from "./raw.ts";
 import { openSafetensors } from "./safetensors.ts";
 import { TorchTensor } from "./torch_pickle.ts";
@@ -140,7 +140,7 @@ export async function openStateDict(path: string, opts: StateDictOptions = {}): 
     if (!picked) {
       throw new CheckpointFormatError(path, `${path}: the checkpoint holds a ${describeType(pth.root)}, not a dict, so it has no state dict.`);
     }
-    const topKeys = [...(pth.root as Map<unknown, unknown>).keys()].map(String);
+    const topKeys = [...(pth.root as Map<unknown, unknown>).keys()].map((k) => String(keyName(k)));
     if (opts.requireModelKey && picked.wrapper === null) {
       throw new CheckpointFormatError(
         path,
@@ -151,8 +151,8 @@ export async function openStateDict(path: string, opts: StateDictOptions = {}): 
     const raw = new Map<string, LazyTensor>();
     const nonTensorKeys: string[] = [];
     for (const [k, v] of picked.dict) {
-      if (v instanceof TorchTensor) raw.set(String(k), v);
-      else nonTensorKeys.push(String(k));
+      if (v instanceof TorchTensor) raw.set(String(keyName(k)), v);
+      else nonTensorKeys.push(String(keyName(k)));
     }
     if (raw.size === 0) {
       const where = picked.wrapper ? `under "${picked.wrapper}"` : "at the top level";

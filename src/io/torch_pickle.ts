@@ -9,7 +9,7 @@
  * Several tensors may view one storage at different offsets and strides.
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
-import { CheckpointFormatError } from "./errors.ts";
+import { CheckpointFormatError, LimitExceededError } from "./errors.ts";
 import { OpaqueObject, PickleGlobal, unpickle, type PickleCallable } from "./pickle.ts";
 import { numelOf, rawFromBytes, type RawTensor } from "./raw.ts";
 import { gatherStrided, storageSpan } from "./strided.ts";
@@ -26,6 +26,53 @@ export const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
   BoolStorage: "bool",
   UntypedStorage: "uint8",
 };
+
+/**
+ * Storage classes that may appear in a persistent id. The ones missing from STORAGE_DTYPES
+ * load as storages without a dtype, so a tensor on them fails only when it is read, with a
+ * message naming its type.
+ */
+const STORAGE_CLASSES = [
+  ...Object.keys(STORAGE_DTYPES),
+  "ShortStorage", "CharStorage", "ComplexFloatStorage", "ComplexDoubleStorage", "QInt8Storage", "QUInt8Storage",
+  "QInt32Storage", "QUInt4x2Storage", "QUInt2x4Storage", "TypedStorage",
+];
+
+/** torch dtypes, which checkpoints may hold as values (e.g. `torch.float16` in a config). */
+const TORCH_DTYPES = [
+  "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64",
+  "complex128", "float", "double", "half", "long", "int", "short", "cfloat", "cdouble",
+];
+
+/**
+ * Torch globals that are plain data (storage types, dtypes, devices, layouts, and the tensor
+ * classes named by `_rebuild_from_type_v2`); the rebuild functions are the callables below.
+ */
+export const TORCH_DATA_GLOBALS: ReadonlySet<string> = new Set([
+  ...STORAGE_CLASSES.map((c) => `torch.${c}`),
+  ...TORCH_DTYPES.map((d) => `torch.${d}`),
+  "torch.storage.UntypedStorage",
+  "torch.storage.TypedStorage",
+  "torch.device",
+  "torch.strided",
+  "torch.serialization._get_layout",
+  "torch.Tensor",
+  "torch._tensor.Tensor",
+  "torch.nn.parameter.Parameter",
+  "torch.nn.parameter.Buffer",
+]);
+
+/**
+ * How many bytes a view may materialise beyond the storage bytes it covers. A view whose
+ * elements overlap in the storage (a zero stride from `expand`, or overlapping strides from
+ * `as_strided`) holds more elements than the file does; copying it out in full would let a
+ * 500-byte file ask for gigabytes. Up to this much is fine (a legitimate small broadcast);
+ * beyond it `read()` refuses, and `readCompact()` + libtorch's `expand` keeps it a view.
+ */
+export const MAX_VIEW_EXPANSION_BYTES = 64 * 1024 * 1024;
+
+/** libtorch's limit on tensor dimensions; a deeper shape is corrupt. */
+const MAX_DIMS = 64;
 
 /** Reads bytes of one storage; `byteOffset`/`byteLength` are relative to the storage start. */
 export type StorageBytesReader = (byteOffset: number, byteLength: number) => Promise<Uint8Array>;
@@ -58,7 +105,8 @@ export class TorchTensor {
     readonly requiresGrad: boolean,
     /** True when saved as an `nn.Parameter` (`_rebuild_parameter`). */
     readonly isParameter: boolean,
-    private readonly file: string,
+    /** The checkpoint file, for error messages. */
+    readonly file: string,
   ) {}
 
   /** Element type; throws `CheckpointFormatError` for storages this reader cannot decode. */
@@ -78,22 +126,57 @@ export class TorchTensor {
     return numelOf(this.shape);
   }
 
-  /** Read the elements into a new contiguous row-major RawTensor (only the bytes the view touches are read). */
+  /**
+   * Read the elements into a new contiguous row-major RawTensor (only the bytes the view
+   * touches are read). A view that would materialise more than `MAX_VIEW_EXPANSION_BYTES`
+   * beyond the storage bytes it covers is a `LimitExceededError`; see `readCompact`.
+   */
   async read(): Promise<RawTensor> {
-    const dtype = this.dtype;
-    const es = DTYPE_BYTES[dtype];
-    const { first, end } = storageSpan(this.shape, this.strides, this.storageOffset);
-    if (first < 0 || end > this.storage.numel) {
-      throw new CheckpointFormatError(
-        this.file,
-        `${this.file}: corrupt checkpoint: a tensor of shape [${this.shape.join(", ")}] views elements ${first}..${end} ` +
-          `of storage "${this.storage.key}", which holds only ${this.storage.numel}. Re-save the checkpoint.`,
-      );
-    }
-    const bytes = first === end ? new Uint8Array(0) : await this.storage.readBytes(first * es, (end - first) * es);
-    const contiguous = gatherStrided(bytes, es, this.shape, this.strides, this.storageOffset - first);
-    return rawFromBytes(dtype, [...this.shape], contiguous);
+    return readView(this, this.shape, this.strides);
   }
+
+  /**
+   * The tensor with every zero-stride dimension (a broadcast made by `expand`) collapsed to
+   * size 1, and the shape to `expand` it back to (null when nothing was collapsed). Creating
+   * the result in libtorch and expanding it there (`io/tensors.ts: lazyToTensor`) keeps a
+   * zero-stride view a view: memory is what the file stores, not the full shape.
+   */
+  async readCompact(): Promise<{ raw: RawTensor; expandTo: number[] | null }> {
+    const collapse = this.shape.some((n, i) => n > 1 && this.strides[i] === 0);
+    if (!collapse) return { raw: await this.read(), expandTo: null };
+    const shape = this.shape.map((n, i) => (this.strides[i] === 0 ? Math.min(n, 1) : n));
+    return { raw: await readView(this, shape, this.strides), expandTo: [...this.shape] };
+  }
+}
+
+/** Copy the view `shape`/`strides` at `t`'s storage offset out of its storage, within the expansion limit. */
+async function readView(t: TorchTensor, shape: readonly number[], strides: readonly number[]): Promise<RawTensor> {
+  const file = t.file;
+  const dtype = t.dtype;
+  const es = DTYPE_BYTES[dtype];
+  const { first, end } = storageSpan(shape, strides, t.storageOffset);
+  const describeView = () =>
+    `a tensor of shape [${shape.join(", ")}] with strides [${strides.join(", ")}] at offset ${t.storageOffset}`;
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(end) || first < 0 || end > t.storage.numel) {
+    throw new CheckpointFormatError(
+      file,
+      `${file}: corrupt checkpoint: ${describeView()} views elements ${first}..${end} ` +
+        `of storage "${t.storage.key}", which holds only ${t.storage.numel}. Re-save the checkpoint.`,
+    );
+  }
+  const numel = numelOf(shape);
+  const extra = (numel - (end - first)) * es;
+  if (extra > MAX_VIEW_EXPANSION_BYTES) {
+    throw new LimitExceededError(
+      file,
+      `${file}: refusing to materialise ${describeView()} of storage "${t.storage.key}": it repeats ` +
+        `${(end - first) * es} stored bytes into ${numel * es} bytes (more than ${MAX_VIEW_EXPANSION_BYTES} bytes beyond ` +
+        `what the file holds). Load it as a view (lazyToTensor), or re-save it with .clone() if it is really meant to be that big.`,
+    );
+  }
+  const bytes = first === end ? new Uint8Array(0) : await t.storage.readBytes(first * es, (end - first) * es);
+  const contiguous = gatherStrided(bytes, es, shape, strides, t.storageOffset - first);
+  return rawFromBytes(dtype, [...shape], contiguous);
 }
 
 export interface UnpickleTorchOptions {
@@ -114,6 +197,7 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleTorchOptions): unk
   };
   const toInts = (v: unknown, what: string): number[] => {
     if (!Array.isArray(v)) throw bad(`${what} is not a tuple`);
+    if (v.length > MAX_DIMS) throw bad(`${what} has ${v.length} dimensions (libtorch allows at most ${MAX_DIMS})`);
     return v.map((x) => toInt(x, what));
   };
 
@@ -123,6 +207,7 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleTorchOptions): unk
     const shape = toInts(size, "tensor size");
     const strides = toInts(stride, "tensor stride");
     if (shape.length !== strides.length || shape.some((d) => d < 0)) throw bad("tensor size and stride disagree");
+    if (!Number.isSafeInteger(numelOf(shape))) throw bad(`tensor size [${shape.join(", ")}] has more than 2^53 elements`);
     return new TorchTensor(storage, toInt(offset, "storage offset"), shape, strides, requiresGrad === true, isParameter, file);
   };
 
@@ -144,12 +229,18 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleTorchOptions): unk
   ]);
 
   const persistentLoad = (pid: unknown): unknown => {
-    if (!Array.isArray(pid) || pid[0] !== "storage") throw bad(`unknown persistent id ${JSON.stringify(String(pid))}`);
+    if (!Array.isArray(pid) || pid[0] !== "storage") {
+      // (String() of a nested array recurses, so only name the first field.)
+      const tag = Array.isArray(pid) ? pid[0] : pid;
+      throw bad(`unknown persistent id ${typeof tag === "string" ? JSON.stringify(tag.slice(0, 40)) : typeof tag}`);
+    }
     const [, type, key, location, numel] = pid;
     if (!(type instanceof PickleGlobal) || typeof key !== "string") throw bad("malformed storage persistent id");
     const dtype = type.module === "torch" && Object.hasOwn(STORAGE_DTYPES, type.name) ? STORAGE_DTYPES[type.name]! : null;
-    return opts.storage(key, type.fullName, dtype, toInt(numel, "storage numel"), String(location));
+    const n = toInt(numel, "storage numel");
+    if (n < 0) throw bad("storage numel is negative");
+    return opts.storage(key, type.fullName, dtype, n, typeof location === "string" ? location : "?");
   };
 
-  return unpickle(data, { file, globals, persistentLoad });
+  return unpickle(data, { file, globals, persistentLoad, allowGlobals: TORCH_DATA_GLOBALS });
 }

@@ -11,11 +11,33 @@
  * Supported: stored (method 0) and deflate (method 8) entries; ZIP64 (EOCD record + locator,
  * zip64 extra fields in central and local headers). Not supported: encryption, multi-disk
  * archives, other compression methods — these raise `ZipFormatError`.
+ *
+ * Deflated entries (torch.save never writes them; re-packed archives may) are inflated as a
+ * stream, chunk by chunk, keeping only the bytes asked for: output beyond the declared size
+ * stops the stream at once, and the size and CRC-32 are checked at its end. A declared size
+ * far beyond what the compressed bytes plausibly hold (a zip bomb) is refused before
+ * inflating, and the total inflated per archive is budgeted in proportion to the file's size.
  */
-import { inflateRawSync } from "node:zlib";
-import { TruncatedFileError, ZipFormatError } from "./errors.ts";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as zlib from "node:zlib";
+import { LimitExceededError, TruncatedFileError, ZipFormatError } from "./errors.ts";
 import { RandomAccessFile, u16le, u32le, u64le } from "./file.ts";
 import { copyBytes } from "./raw.ts";
+
+/** Any deflated entry may inflate to this many bytes, whatever its compressed size. */
+const INFLATE_ALLOWANCE = 32 * 1024 * 1024;
+/**
+ * Beyond the allowance, an entry may declare at most this many bytes per compressed byte.
+ * Tensor data deflates ~1.1x and pickles ~5x; deflate's physical limit is ~1032x, reached
+ * only by long runs of one byte, which is what bombs are made of.
+ */
+const MAX_INFLATE_RATIO = 16;
+/** Inflated entries up to this size are kept after their first read (tensors sharing a storage). */
+const CACHE_ENTRY_MAX = 8 * 1024 * 1024;
+const CACHE_TOTAL_MAX = 32 * 1024 * 1024;
+/** Compressed bytes read from the file per step of a streamed inflation. */
+const INFLATE_READ_CHUNK = 1 << 20;
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -60,12 +82,19 @@ const utf8 = new TextDecoder("utf-8");
 export class ZipArchive {
   private readonly byName = new Map<string, ZipEntry>();
   private readonly dataOffsets = new Map<ZipEntry, number>();
+  /** Fully inflated (and CRC-checked) small entries. */
+  private readonly inflated = new Map<ZipEntry, Uint8Array>();
+  private cachedBytes = 0;
+  /** Bytes inflated so far, against `inflateBudget`. */
+  private inflatedTotal = 0;
+  private readonly inflateBudget: number;
 
   private constructor(
     private readonly file: RandomAccessFile,
     readonly entries: readonly ZipEntry[],
   ) {
     for (const e of entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
+    this.inflateBudget = 2 * (INFLATE_ALLOWANCE + MAX_INFLATE_RATIO * file.size);
   }
 
   get path(): string {
@@ -98,37 +127,27 @@ export class ZipArchive {
   /** The whole (decompressed) content of an entry; the CRC-32 is checked unless disabled. */
   async read(entry: ZipEntry, opts: { verifyCrc?: boolean } = {}): Promise<Uint8Array> {
     const start = await this.dataOffset(entry);
-    const raw = await this.file.read(start, entry.compressedSize, `data of zip entry "${entry.name}"`);
-    const data = entry.method === METHOD_STORED ? raw : this.inflate(entry, raw);
-    if (opts.verifyCrc ?? true) {
-      const crc = crc32(data);
-      if (crc !== entry.crc32) {
-        throw new ZipFormatError(
-          this.path,
-          `${this.path}: zip entry "${entry.name}" is corrupt (CRC-32 ${hex32(crc)} != recorded ${hex32(entry.crc32)}). ` +
-            `Re-download or re-save the file.`,
-        );
-      }
-    }
+    if (entry.method !== METHOD_STORED) return this.inflateRange(entry, start, 0, entry.size);
+    const data = await this.file.read(start, entry.compressedSize, `data of zip entry "${entry.name}"`);
+    if (opts.verifyCrc ?? true) this.checkCrc(entry, crc32(data));
     return data;
   }
 
   /**
    * `length` bytes of an entry's decompressed content starting at `start`. Stored entries are
-   * read positionally (only those bytes); a deflated entry has to be inflated in full first.
+   * read positionally (only those bytes); a deflated entry is inflated as a stream that keeps
+   * only those bytes (and checks the entry's size and CRC-32 on the way).
    */
   async readRange(entry: ZipEntry, start: number, length: number): Promise<Uint8Array> {
-    if (start < 0 || length < 0 || start + length > entry.size) {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > entry.size) {
+      // A caller's mistake, not the file's: readers check views against the entry size first.
       throw new RangeError(
         `${this.path}: byte range ${start}..${start + length} is outside zip entry "${entry.name}" (${entry.size} bytes)`,
       );
     }
-    if (entry.method === METHOD_STORED) {
-      const base = await this.dataOffset(entry);
-      return this.file.read(base + start, length, `data of zip entry "${entry.name}"`);
-    }
-    const all = await this.read(entry, { verifyCrc: false });
-    return copyBytes(all, start, start + length);
+    const base = await this.dataOffset(entry);
+    if (entry.method === METHOD_STORED) return this.file.read(base + start, length, `data of zip entry "${entry.name}"`);
+    return this.inflateRange(entry, base, start, length);
   }
 
   async close(): Promise<void> {
@@ -195,18 +214,80 @@ export class ZipArchive {
     }
   }
 
-  private inflate(entry: ZipEntry, raw: Uint8Array): Uint8Array {
-    let out: Buffer;
+  private checkCrc(entry: ZipEntry, crc: number): void {
+    if (crc !== entry.crc32) {
+      throw new ZipFormatError(
+        this.path,
+        `${this.path}: zip entry "${entry.name}" is corrupt (CRC-32 ${hex32(crc)} != recorded ${hex32(entry.crc32)}). ` +
+          `Re-download or re-save the file.`,
+      );
+    }
+  }
+
+  /**
+   * Bytes [start, start + length) of a deflated entry whose compressed data begins at `base`,
+   * into a fresh ArrayBuffer. Small entries are inflated whole once and cached; otherwise the
+   * stream is inflated to its end (for the size and CRC checks), keeping only the range.
+   */
+  private async inflateRange(entry: ZipEntry, base: number, start: number, length: number): Promise<Uint8Array> {
+    const cached = this.inflated.get(entry);
+    if (cached) return copyBytes(cached, start, start + length);
+    if (entry.size > INFLATE_ALLOWANCE && entry.size > MAX_INFLATE_RATIO * entry.compressedSize) {
+      throw new LimitExceededError(
+        this.path,
+        `${this.path}: refusing to inflate zip entry "${entry.name}": it declares ${entry.size} bytes from ` +
+          `${entry.compressedSize} compressed bytes (more than ${MAX_INFLATE_RATIO}x, a zip bomb or a corrupt size). ` +
+          `torch.save never compresses; re-pack the archive without compression (zip -0) or re-save it with torch.save.`,
+      );
+    }
+    if (this.inflatedTotal + entry.size > this.inflateBudget) {
+      throw new LimitExceededError(
+        this.path,
+        `${this.path}: refusing to inflate zip entry "${entry.name}" again: this archive has already inflated ` +
+          `${this.inflatedTotal} bytes, more than ${this.inflateBudget} for a ${this.file.size}-byte file (many views of ` +
+          `one compressed storage). Re-pack the archive without compression (zip -0) or re-save it with torch.save.`,
+      );
+    }
+    this.inflatedTotal += entry.size;
+    const keepWhole = entry.size <= CACHE_ENTRY_MAX && this.cachedBytes + entry.size <= CACHE_TOTAL_MAX;
+    const [from, to] = keepWhole ? [0, entry.size] : [start, start + length];
+    const out = new Uint8Array(new ArrayBuffer(to - from));
+    let produced = 0;
+    let crc = 0;
+    const file = this.file;
+    const what = `data of zip entry "${entry.name}"`;
+    async function* compressed(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < entry.compressedSize; at += INFLATE_READ_CHUNK) {
+        yield await file.read(base + at, Math.min(INFLATE_READ_CHUNK, entry.compressedSize - at), what);
+      }
+    }
+    const overflow = new Error("inflates past its declared size");
     try {
-      out = inflateRawSync(raw);
+      await pipeline(Readable.from(compressed()), zlib.createInflateRaw(), async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          const end = produced + chunk.length;
+          if (end > entry.size) throw overflow;
+          crc = crc32(chunk, crc);
+          // Copy the part of [produced, end) that falls in [from, to).
+          const lo = Math.max(produced, from);
+          const hi = Math.min(end, to);
+          if (lo < hi) out.set(chunk.subarray(lo - produced, hi - produced), lo - from);
+          produced = end;
+        }
+      });
     } catch (err) {
+      if (err instanceof TruncatedFileError) throw err;
+      if (err === overflow) throw this.corrupt(`entry "${entry.name}" inflates to more than its declared ${entry.size} bytes`);
       throw this.corrupt(`deflate data of entry "${entry.name}" is invalid (${(err as Error).message})`);
     }
-    if (out.length !== entry.size) {
-      throw this.corrupt(`entry "${entry.name}" inflates to ${out.length} bytes, expected ${entry.size}`);
+    if (produced !== entry.size) {
+      throw this.corrupt(`entry "${entry.name}" inflates to ${produced} bytes, expected ${entry.size}`);
     }
-    // Copy into a fresh ArrayBuffer so typed-array views over the result are always aligned.
-    return copyBytes(out);
+    this.checkCrc(entry, crc);
+    if (!keepWhole) return out;
+    this.inflated.set(entry, out);
+    this.cachedBytes += out.length;
+    return start === 0 && length === out.length ? copyBytes(out) : copyBytes(out, start, start + length);
   }
 
   private u64(b: Uint8Array, at: number, name: string): number {
@@ -342,8 +423,12 @@ function findExtra(extra: Uint8Array, id: number): Uint8Array | undefined {
 
 let crcTable: Uint32Array | undefined;
 
-/** CRC-32 (IEEE 802.3, the zip polynomial). */
-export function crc32(data: Uint8Array): number {
+/** Node's native CRC-32 (zlib.crc32, Node >= 20.15 / 22.2), when this Node has it. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/** CRC-32 (IEEE 802.3, the zip polynomial); `prev` continues the CRC of preceding bytes. */
+export function crc32(data: Uint8Array, prev = 0): number {
+  if (typeof nativeCrc32 === "function") return nativeCrc32(data, prev) >>> 0;
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -353,7 +438,7 @@ export function crc32(data: Uint8Array): number {
     }
   }
   const t = crcTable;
-  let c = 0xffffffff;
+  let c = (prev ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

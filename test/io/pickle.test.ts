@@ -6,6 +6,9 @@ import { OpaqueObject, PickleGlobal, pickleStateOf, unpickle } from "../../src/i
 import { fixture, pkl } from "./helpers.ts";
 
 const load = (data: Uint8Array) => unpickle(data, { file: "test.pkl" });
+// Classes the tests below allow on top of the built-in allow-list.
+const extra = new Set(["some.module.Thing", "easydict.EasyDict", "m.MyList", "torch.float32"]);
+const loadAllowing = (data: Uint8Array) => unpickle(data, { file: "test.pkl", allowGlobals: extra });
 
 describe("unpickle: Python-written pickles, protocols 1-5", () => {
   for (const proto of [1, 2, 3, 4, 5]) {
@@ -58,9 +61,9 @@ describe("unpickle: hand-assembled opcodes", () => {
     assert.deepEqual(v, [-2, 255, 65535, -1, 0, 2n ** 63n, -0.25]);
   });
 
-  test("unknown classes become OpaqueObjects with args and BUILD state", () => {
+  test("allowed classes without a callable become OpaqueObjects with args and BUILD state", () => {
     // NEWOBJ some.module.Thing("abc"), then BUILD {"k": 7}
-    const v = load(
+    const v = loadAllowing(
       pkl(0x80, 2, 0x63, "some.module\nThing\n", 0x58, [3, 0, 0, 0], "abc", 0x85, 0x81,
         0x7d, 0x58, [1, 0, 0, 0], "k", 0x4b, 7, 0x73, 0x62, 0x2e),
     );
@@ -70,12 +73,12 @@ describe("unpickle: hand-assembled opcodes", () => {
     assert.deepEqual(v.attributes, new Map([["k", 7]]));
   });
 
-  test("dict and list subclasses of unknown classes keep their items", () => {
-    const d = load(pkl(0x80, 2, 0x63, "easydict\nEasyDict\n", 0x29, 0x52, 0x58, [1, 0, 0, 0], "a", 0x4b, 1, 0x73, 0x2e));
+  test("dict and list subclasses of allowed classes keep their items", () => {
+    const d = loadAllowing(pkl(0x80, 2, 0x63, "easydict\nEasyDict\n", 0x29, 0x52, 0x58, [1, 0, 0, 0], "a", 0x4b, 1, 0x73, 0x2e));
     assert.ok(d instanceof OpaqueObject);
     assert.equal(d.className, "easydict.EasyDict");
     assert.deepEqual(d.dictItems, new Map([["a", 1]]));
-    const l = load(pkl(0x80, 2, 0x63, "m\nMyList\n", 0x29, 0x81, 0x4b, 4, 0x61, 0x2e));
+    const l = loadAllowing(pkl(0x80, 2, 0x63, "m\nMyList\n", 0x29, 0x81, 0x4b, 4, 0x61, 0x2e));
     assert.ok(l instanceof OpaqueObject);
     assert.deepEqual(l.listItems, [4]);
   });
@@ -117,6 +120,6 @@ describe("unpickle: hand-assembled opcodes", () => {
       { file: "t", globals },
     );
     assert.equal(v, "f(9)");
-    assert.ok(load(pkl(0x80, 2, 0x63, "torch\nfloat32\n", 0x2e)) instanceof PickleGlobal);
+    assert.ok(loadAllowing(pkl(0x80, 2, 0x63, "torch\nfloat32\n", 0x2e)) instanceof PickleGlobal);
   });
 });
