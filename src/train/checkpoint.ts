@@ -6,7 +6,9 @@
  * configuration. Written atomically (temp file, fsync, rename): a crash never leaves a
  * half-written checkpoint, and the previous one stays valid until the new one is complete.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { openSafetensors } from "../io/safetensors.ts";
 import { loadTensors, saveTensors } from "../io/tensors.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
@@ -98,4 +100,57 @@ export function restoreCheckpoint(ckpt: CheckpointContents, model: Module, optim
     if (!ckpt.optimizer) throw new Error("the checkpoint holds no optimizer state; it cannot be resumed exactly");
     optimizer.loadStateDict(ckpt.optimizer);
   }
+}
+
+/** The checkpoints a run folder may hold, in the order preferred among equal steps. */
+const RUN_CHECKPOINT = /^checkpoint-(last|epoch(\d+)|best)\.safetensors$/;
+
+export interface ResumeChoice {
+  /** The checkpoint to resume from (null: none of the run's checkpoints is usable). */
+  pick: { path: string; step: number; ckpt: CheckpointContents } | null;
+  /** Why this one (or none): which files were missing, unreadable or older. */
+  why: string;
+}
+
+/**
+ * The newest *valid* checkpoint of a run folder: checkpoint-last, checkpoint-best and every
+ * checkpoint-epochN are candidates, ordered by the update they hold (state.step; among equals,
+ * last, then epoch-N, then best: they hold the same state). Each is loaded in full in that order
+ * until one loads, so a missing, truncated or foreign checkpoint-last falls back to the next
+ * newest instead of silently restarting the run from update 0.
+ */
+export async function findResumeCheckpoint(runDir: string): Promise<ResumeChoice> {
+  const names = existsSync(runDir) ? readdirSync(runDir).filter((n) => RUN_CHECKPOINT.test(n)) : [];
+  const notes: string[] = [];
+  if (!names.includes("checkpoint-last.safetensors")) notes.push("checkpoint-last.safetensors is missing");
+  const rank = (n: string) => (n.startsWith("checkpoint-last") ? 0 : n.startsWith("checkpoint-epoch") ? 1 : 2);
+  // Cheap first pass: the step from the header's metadata, to try the newest first.
+  const candidates: { name: string; step: number }[] = [];
+  for (const name of names) {
+    const path = join(runDir, name);
+    try {
+      const f = await openSafetensors(path);
+      const meta = f.metadata;
+      await f.close();
+      if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`not a videomae training checkpoint (format '${meta.format ?? "none"}')`);
+      const step = Number((JSON.parse(meta.state ?? "{}") as { step?: unknown }).step);
+      if (!Number.isSafeInteger(step) || step < 0) throw new Error(`its state holds no valid step (${String(step)})`);
+      candidates.push({ name, step });
+    } catch (err) {
+      notes.push(`${name} is unusable (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  candidates.sort((a, b) => b.step - a.step || rank(a.name) - rank(b.name));
+  for (const c of candidates) {
+    const path = join(runDir, c.name);
+    try {
+      const ckpt = await loadCheckpoint(path);
+      const older = candidates.filter((o) => o.step < c.step).length;
+      const why = [`the newest valid checkpoint (update ${c.step})`, ...notes].join("; ") + (older ? `; ${older} older one(s) not needed` : "");
+      return { pick: { path, step: c.step, ckpt }, why };
+    } catch (err) {
+      notes.push(`${c.name} is unusable (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  return { pick: null, why: names.length ? notes.join("; ") : `no checkpoint-last, -epochN or -best in ${runDir}` };
 }

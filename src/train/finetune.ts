@@ -114,8 +114,8 @@ export function finetuneData(o: FinetuneOptions, log: (m: string) => void, dist:
   const val = o.val ? new VideoClsDataset({ mode: "validation", list: o.val, numClasses, numFrames: cfg.numFrames, samplingRate: o.samplingRate, inputSize: cfg.imgSize, cacheMiB: o.cacheMib }) : null;
   const world = dist?.worldSize ?? 1;
   const shard = { rank: dist?.rank ?? 0, worldSize: world };
-  const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log, ...shard });
-  const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log, ...shard }) : null;
+  const loader = new DataLoader(train, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log, maxBadFraction: o.maxBadFraction, ...shard });
+  const valLoader = val ? new DataLoader(val, { batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: false, dropLast: false, log, maxBadFraction: o.maxBadFraction, ...shard }) : null;
   const itersPerEpoch = Math.floor(loader.numBatches(0) / o.accumSteps);
   if (itersPerEpoch < 1) throw new Error(`${o.train} gives ${loader.numBatches(0)} batches of ${o.batchSize}: too few for --accum-steps ${o.accumSteps}`);
   const close = async () => {
@@ -193,6 +193,7 @@ export async function finetune(
       lrSchedule,
       generator: gen,
       dist,
+      data: loader,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);

@@ -23,7 +23,7 @@ import { autocast } from "../torch/autograd.ts";
 import type { Generator } from "../torch/random.ts";
 import { tidy } from "../torch/scope.ts";
 import type { Tensor } from "../torch/tensor.ts";
-import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { findResumeCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { MetricsLog } from "./metrics.ts";
 import { curvesSvg, type Chart } from "./plot.ts";
 import { Progress } from "./progress.ts";
@@ -43,6 +43,20 @@ export class NonFiniteLossError extends Error {
     this.name = "NonFiniteLossError";
   }
 }
+
+/**
+ * The training data's unreadable files (a DataLoader provides this): distinct files this epoch and
+ * over the whole run, reported in the epoch's progress line, `metrics.jsonl` ({kind: "data"}) and
+ * the result, and kept in checkpoints so a resumed run's totals still cover the whole run.
+ */
+export interface DataHealth {
+  readonly stats: { badFiles: number };
+  readonly badFiles: string[];
+  restoreBadFiles(paths: Iterable<string>): void;
+}
+
+/** Bad-file paths kept in a checkpoint's state (beyond this only the count is kept). */
+const MAX_SAVED_BAD_FILES = 10_000;
 
 export interface StepOutput {
   /** Scalar loss to back-propagate (already averaged over the micro-batch). */
@@ -85,8 +99,14 @@ export interface TrainLoopOptions<B> {
    * restored on resume, broadcast like the model.
    */
   auxiliary?: Module;
-  /** Resume from runDir/checkpoint-last.safetensors when it exists. */
+  /**
+   * Resume from the run's newest valid checkpoint (last, epoch-N or best; see
+   * findResumeCheckpoint); metrics.jsonl is cut back to its update. Without a usable checkpoint
+   * the run starts at update 0, saying why.
+   */
   resume?: boolean;
+  /** Unreadable-file totals of the training data (see DataHealth). */
+  data?: DataHealth;
   log?: (msg: string) => void;
   /** Stop after this many updates in total (for tests and smoke runs). */
   maxSteps?: number;
@@ -100,6 +120,8 @@ export interface TrainLoopResult {
   lastCheckpoint: string | null;
   bestCheckpoint: string | null;
   best: number | null;
+  /** Distinct unreadable training files over the whole run (empty without `data`). */
+  badFiles: string[];
 }
 
 export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopResult> {
@@ -120,18 +142,26 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   let step = 0;
   let best: number | null = null;
   let lastCheckpoint: string | null = null;
-  if (o.resume && existsSync(lastPath)) {
-    const ckpt = await loadCheckpoint(lastPath);
+  const found = o.resume ? await findResumeCheckpoint(o.runDir) : null;
+  if (found && !found.pick) log(`--resume: no usable checkpoint (${found.why}); starting at update 0`);
+  // A fresh start (or one without a usable checkpoint) begins a fresh log: no rows of an earlier attempt.
+  if (isMain && !found?.pick) metrics.truncateAfter(0);
+  if (found?.pick) {
+    const { path: resumePath, ckpt } = found.pick;
     restoreCheckpoint(ckpt, o.model, o.optimizer);
     const gen = ckpt.tensors.get("generator");
     if (gen && o.generator) o.generator.setState(gen);
     if (o.auxiliary) o.auxiliary.loadStateDict(new Map([...ckpt.tensors].filter(([k]) => k.startsWith("aux.")).map(([k, t]) => [k.slice(4), t])));
     step = Number(ckpt.state.step ?? 0);
     best = (ckpt.state.best as number | null) ?? null;
-    lastCheckpoint = lastPath;
+    lastCheckpoint = resumePath;
+    const saved = ckpt.state.badFiles;
+    if (o.data && Array.isArray(saved)) o.data.restoreBadFiles(saved.map(String));
+    // Rows after the resumed update would be written again: drop them (no duplicate steps).
     if (isMain) metrics.truncateAfter(step);
-    log(`resumed from ${lastPath} at update ${step} (epoch ${Math.floor(step / o.itersPerEpoch)})`);
+    log(`resumed from ${resumePath} at update ${step} (epoch ${Math.floor(step / o.itersPerEpoch)}): ${found.why}`);
   }
+  let savedStep = found?.pick ? step : -1; // update held by the newest checkpoint written or resumed from
   if (dist) {
     dist.agree(step, (min, max) =>
       `ranks would start at different updates (${min} vs ${max}): every rank must see the same ${lastPath} ` +
@@ -147,7 +177,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     const tensors = new Map<string, Tensor>();
     if (o.generator) tensors.set("generator", o.generator.getState());
     const aux = new Map([...(o.auxiliary?.stateDict() ?? [])].map(([k, t]) => [`aux.${k}`, t])); // live tensors: not disposed
-    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best }, config: o.config });
+    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best, badFiles: o.data?.badFiles.slice(0, MAX_SAVED_BAD_FILES) ?? [] }, config: o.config });
     for (const t of tensors.values()) t.dispose();
   };
   const writeCurves = () => {
@@ -163,6 +193,47 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       charts.push({ title: "evaluation", xLabel: "epoch", series: evalKeys.map((k) => ({ name: k, points: series("eval", k, "epoch") })) });
     }
     writeFileSync(join(o.runDir, "curves.svg"), curvesSvg(charts));
+  };
+
+  /**
+   * Before an abort propagates (unreadable data, a worker failure, a failed evaluation, a lost
+   * rank…), save what was trained since the last checkpoint, and say in the error which
+   * checkpoint holds the run. Not after a non-finite loss (the last good checkpoint must stay
+   * untouched) nor from inside an optimizer step (the weights may be half updated).
+   */
+  let inUpdate = false;
+  // The dropout generator as of the last update: an abort in the middle of an accumulation has
+  // advanced it, and the saved state must be the one the resumed run replays those micro-batches from.
+  let genAtUpdate = o.generator?.getState() ?? null;
+  const saveOnAbort = async (err: unknown) => {
+    if (!isMain || !(err instanceof Error) || err instanceof NonFiniteLossError) return;
+    let note: string;
+    if (inUpdate) note = `The error came inside an optimizer step, so nothing was saved; ${lastCheckpoint ? `the last checkpoint is ${lastCheckpoint}` : "no checkpoint was written yet"}.`;
+    else if (step === savedStep) note = `${lastCheckpoint} (update ${step}) already holds the run; continue with --resume once fixed.`;
+    else if (step === 0) note = "No update was made, so no checkpoint was written.";
+    else {
+      try {
+        if (o.generator && genAtUpdate) o.generator.setState(genAtUpdate);
+        await save(lastPath);
+        lastCheckpoint = lastPath;
+        savedStep = step;
+        note = `Saved ${lastPath} at update ${step} before stopping; continue with --resume once fixed.`;
+      } catch (e) {
+        note = `Saving ${lastPath} failed too (${(e as Error).message}); ${savedStep >= 0 ? `the newest checkpoint holds update ${savedStep}` : "no checkpoint was written"}.`;
+      }
+    }
+    log(note);
+    // The error keeps its type (callers and tests match on it); the note travels in its message,
+    // which is what the CLI prints.
+    err.message += `\n${note}`;
+  };
+  const reportData = (epoch: number) => {
+    if (!o.data || !isMain) return 0;
+    const epochBad = o.data.stats.badFiles;
+    const total = o.data.badFiles.length;
+    metrics.append({ kind: "data", step, epoch: epoch + 1, badFiles: epochBad, badFilesTotal: total });
+    if (epochBad > 0) log(`epoch ${epoch + 1}: ${epochBad} unreadable file(s) skipped and replaced (${total} in the run so far; the [data] lines above name them)`);
+    return epochBad;
   };
 
   const stop = new StopRequest(log).install();
@@ -211,10 +282,16 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
           dist.averageGradients(o.optimizer.params());
           syncExtra.allReduceMs = dist.takeAllReduceSeconds() * 1000;
         }
+        inUpdate = true;
         const norm = o.clipGrad ? clipGradNorm(o.optimizer.params(), o.clipGrad) : gradNorm(o.optimizer.params());
         o.optimizer.step();
         o.optimizer.zeroGrad();
         step++;
+        inUpdate = false;
+        if (o.generator) {
+          genAtUpdate?.dispose();
+          genAtUpdate = o.generator.getState();
+        }
         if (isMain) metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra, ...syncExtra });
         progress?.tick(1, { loss, lr: o.optimizer.lr });
         micro = 0;
@@ -230,7 +307,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         }
         if (step >= (epoch + 1) * o.itersPerEpoch) break;
       }
-      progress?.done();
+      const bad = o.data ? o.data.stats.badFiles : 0;
+      progress?.done(bad > 0 ? { "unreadable files": String(bad) } : undefined);
+      reportData(epoch);
       if (stoppedBy !== "done") break;
       if (o.evaluate) {
         o.model.eval();
@@ -249,16 +328,22 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       if (o.saveEvery && (epoch + 1) % o.saveEvery === 0) await save(join(o.runDir, `checkpoint-epoch${epoch + 1}.safetensors`));
       await save(lastPath);
       lastCheckpoint = lastPath;
+      savedStep = step;
       writeCurves();
     }
     if (stoppedBy !== "done") {
       await save(lastPath);
       lastCheckpoint = lastPath;
+      savedStep = step;
       writeCurves();
       log(`stopped at update ${step} (${stoppedBy}); checkpoint ${lastPath}; continue with --resume`);
     }
+  } catch (err) {
+    await saveOnAbort(err);
+    throw err;
   } finally {
     stop.uninstall();
+    genAtUpdate?.dispose();
   }
-  return { steps: step, stoppedBy, lastCheckpoint, bestCheckpoint: existsSync(bestPath) ? bestPath : null, best };
+  return { steps: step, stoppedBy, lastCheckpoint, bestCheckpoint: existsSync(bestPath) ? bestPath : null, best, badFiles: o.data?.badFiles ?? [] };
 }

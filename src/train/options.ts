@@ -32,6 +32,8 @@ export const RUN_DEFAULTS = {
   workers: 2,
   /** MiB of whole decoded videos each loader worker keeps in memory (small datasets: decode once). */
   cacheMib: 0,
+  /** Stop (after saving a checkpoint) when more than this fraction of an epoch's distinct files cannot be read. */
+  maxBadFraction: 0.5,
   saveEvery: 0,
   resume: false,
   maxSteps: null as number | null,

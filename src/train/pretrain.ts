@@ -79,7 +79,7 @@ export async function pretrain(
   });
   const world = dist?.worldSize ?? 1;
   const loader = new DataLoader(dataset, {
-    batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log,
+    batchSize: o.batchSize, numWorkers: o.workers, seed: o.seed, shuffle: true, dropLast: true, persistentWorkers: true, log, maxBadFraction: o.maxBadFraction,
     rank: dist?.rank ?? 0, worldSize: world,
   });
   const batches = loader.numBatches(0);
@@ -111,6 +111,7 @@ export async function pretrain(
       wdSchedule,
       generator: gen,
       dist,
+      data: loader,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         const videos = b.video!;
