@@ -16,6 +16,13 @@ import { assertLittleEndianHost, bytesOf, checkRaw, copyBytes, numelOf, rawFromB
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ALIGN = 64;
+/**
+ * Longest header this reader accepts. numpy's own reader refuses headers over 10,000 bytes
+ * unless told otherwise (`max_header_size`); ours are ~118 bytes.
+ */
+const MAX_HEADER_BYTES = 1 << 20;
+/** Deepest literal nesting in a header (a real one nests 2 levels: the dict and the shape tuple). */
+const MAX_LITERAL_DEPTH = 32;
 /** numpy ≥ 1.23 leaves room after the dict so the first axis can grow in place. */
 const GROWTH_AXIS_MAX_DIGITS = 21;
 
@@ -152,6 +159,9 @@ function parsePreamble(b: Uint8Array, file: string): { major: number; start: num
   const lenBytes = major === 1 ? 2 : 4;
   if (b.length < 8 + lenBytes) throw truncated(file, "the file ends inside the preamble");
   const headerLen = lenBytes === 2 ? u16le(b, 8) : u32le(b, 8);
+  if (headerLen > MAX_HEADER_BYTES) {
+    throw formatError(file, `corrupt .npy file: a ${headerLen}-byte header (numpy writes ~128 bytes; the limit is ${MAX_HEADER_BYTES})`);
+  }
   return { major, start: 8 + lenBytes, headerLen };
 }
 
@@ -164,7 +174,7 @@ function parseHeader(b: Uint8Array, file: string): NpyHeader {
   try {
     dict = new LiteralParser(text).parseTop();
   } catch (err) {
-    throw formatError(file, `corrupt .npy header ${JSON.stringify(text.trim())}: ${(err as Error).message}`);
+    throw formatError(file, `corrupt .npy header ${JSON.stringify(text.trim().slice(0, 200))}: ${(err as Error).message}`);
   }
   if (!(dict instanceof Map)) throw formatError(file, "corrupt .npy header: not a dict");
   const descr = dict.get("descr");
@@ -203,10 +213,13 @@ function dtypeOfDescr(descr: string, file: string): DType {
 /**
  * Parser for the Python literals an npy header uses: dicts, tuples, lists, quoted strings,
  * integers (with an optional Python 2 `L`), True/False/None. Dicts become Maps, tuples and
- * lists arrays.
+ * lists arrays. Recursion is bounded by MAX_LITERAL_DEPTH, and each token is matched in place
+ * (a sticky regex), so the cost is linear in the header.
  */
 class LiteralParser {
   private i = 0;
+  private depth = 0;
+  private static readonly ATOM = /(-?\d+)L?|(True|False|None)/y;
 
   constructor(private readonly s: string) {}
 
@@ -228,7 +241,9 @@ class LiteralParser {
     if (c === "(") return this.seq("(", ")", false);
     if (c === "[") return this.seq("[", "]", false);
     if (c === "'" || c === '"') return this.str(c);
-    const m = /^(-?\d+)L?|^(True|False|None)/.exec(this.s.slice(this.i));
+    const re = LiteralParser.ATOM;
+    re.lastIndex = this.i;
+    const m = re.exec(this.s);
     if (!m) throw new Error(`unexpected "${this.s.slice(this.i, this.i + 10)}"`);
     this.i += m[0].length;
     if (m[1] !== undefined) return Number(m[1]);
@@ -236,18 +251,20 @@ class LiteralParser {
   }
 
   private str(q: string): string {
-    let out = "";
+    const parts: string[] = [];
     this.i++;
     while (this.i < this.s.length && this.s[this.i] !== q) {
       if (this.s[this.i] === "\\") this.i++;
-      out += this.s[this.i++] ?? "";
+      parts.push(this.s[this.i++] ?? "");
     }
+    const out = parts.join("");
     if (this.s[this.i] !== q) throw new Error("unterminated string");
     this.i++;
     return out;
   }
 
   private seq(open: string, close: string, isDict: boolean): unknown {
+    if (++this.depth > MAX_LITERAL_DEPTH) throw new Error(`literals nested more than ${MAX_LITERAL_DEPTH} deep`);
     this.i++; // open
     const items: unknown[] = [];
     const map = new Map<unknown, unknown>();
@@ -255,6 +272,7 @@ class LiteralParser {
       this.ws();
       if (this.s[this.i] === close) {
         this.i++;
+        this.depth--;
         return isDict ? map : items;
       }
       const v = this.value();

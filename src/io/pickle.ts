@@ -229,7 +229,9 @@ class Unpickler implements CallContext {
         case 0x61: {
           // APPEND
           const v = this.pop(at);
-          this.append(this.top(at), [v], at);
+          const target = this.top(at);
+          if (Array.isArray(target)) target.push(v);
+          else this.append(target, [v], at);
           break;
         }
         case 0x65: {

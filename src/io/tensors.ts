@@ -6,10 +6,27 @@ import { tensor } from "../torch/creation.ts";
 import type { Tensor } from "../torch/tensor.ts";
 import type { RawTensor } from "./raw.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { TorchTensor } from "./torch_pickle.ts";
 
 /** One copy into a new libtorch tensor of the same dtype and shape. */
 export function rawToTensor(raw: RawTensor): Tensor {
   return tensor(raw.data, { shape: raw.shape, dtype: raw.dtype });
+}
+
+/**
+ * A checkpoint tensor as a libtorch tensor. A `.pth` view that broadcasts its storage (zero
+ * strides, as `expand` saves them) stays a view: only the stored part is read and copied, and
+ * libtorch's `expand` restores the shape without materialising it. Everything else is read
+ * contiguous (one copy). Shape [2^20, 2^20] expanded from one stored float costs 4 bytes here.
+ */
+export async function lazyToTensor(lazy: { read(): Promise<RawTensor> }): Promise<Tensor> {
+  if (!(lazy instanceof TorchTensor)) return rawToTensor(await lazy.read());
+  const { raw, expandTo } = await lazy.readCompact();
+  const compact = rawToTensor(raw);
+  if (!expandTo) return compact;
+  const view = compact.expand(expandTo);
+  compact.dispose(); // the view keeps the storage alive
+  return view;
 }
 
 /** One copy out of a tensor (any layout) into a RawTensor. */

@@ -94,7 +94,8 @@ export class ZipArchive {
     readonly entries: readonly ZipEntry[],
   ) {
     for (const e of entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
-    this.inflateBudget = 2 * (INFLATE_ALLOWANCE + MAX_INFLATE_RATIO * file.size);
+    // Legitimate archives inflate each entry about once: at most the allowance plus the ratio.
+    this.inflateBudget = INFLATE_ALLOWANCE + MAX_INFLATE_RATIO * file.size;
   }
 
   get path(): string {
@@ -261,12 +262,16 @@ export class ZipArchive {
         yield await file.read(base + at, Math.min(INFLATE_READ_CHUNK, entry.compressedSize - at), what);
       }
     }
-    const overflow = new Error("inflates past its declared size");
+    // The error thrown inside the pipeline may reach us as an AbortError, so remember it here.
+    let overflowed = false;
     try {
-      await pipeline(Readable.from(compressed()), zlib.createInflateRaw(), async (source: AsyncIterable<Buffer>) => {
+      await pipeline(Readable.from(compressed()), zlib.createInflateRaw({ chunkSize: 256 * 1024 }), async (source: AsyncIterable<Buffer>) => {
         for await (const chunk of source) {
           const end = produced + chunk.length;
-          if (end > entry.size) throw overflow;
+          if (end > entry.size) {
+            overflowed = true;
+            throw new Error("inflates past its declared size");
+          }
           crc = crc32(chunk, crc);
           // Copy the part of [produced, end) that falls in [from, to).
           const lo = Math.max(produced, from);
@@ -277,7 +282,7 @@ export class ZipArchive {
       });
     } catch (err) {
       if (err instanceof TruncatedFileError) throw err;
-      if (err === overflow) throw this.corrupt(`entry "${entry.name}" inflates to more than its declared ${entry.size} bytes`);
+      if (overflowed) throw this.corrupt(`entry "${entry.name}" inflates to more than its declared ${entry.size} bytes`);
       throw this.corrupt(`deflate data of entry "${entry.name}" is invalid (${(err as Error).message})`);
     }
     if (produced !== entry.size) {
