@@ -66,3 +66,18 @@ export class ForbiddenGlobalError extends PickleError {
  * deeper than any pickler writes, and so on.
  */
 export class LimitExceededError extends CheckpointIoError {}
+
+/**
+ * Every failure while reading a checkpoint is a CheckpointIoError naming the file; anything
+ * else reaching here is a reader bug met on odd input, reported as a corrupt file rather than
+ * a bare RangeError/TypeError.
+ */
+export function asCheckpointError(path: string, err: unknown): unknown {
+  if (err instanceof CheckpointIoError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && typeof e.syscall === "string") return err; // fs errors keep their code (ENOENT, EACCES, ...)
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const out = new CheckpointFormatError(path, `${path}: cannot read the file (corrupt or unsupported content: ${detail.slice(0, 300)}).`);
+  (out as { cause?: unknown }).cause = err;
+  return out;
+}

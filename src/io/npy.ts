@@ -10,7 +10,7 @@
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
 import { writeAll, writeFileAtomic } from "./atomic.ts";
-import { NpyFormatError, TruncatedFileError } from "./errors.ts";
+import { asCheckpointError, NpyFormatError, TruncatedFileError } from "./errors.ts";
 import { RandomAccessFile, u16le, u32le } from "./file.ts";
 import { assertLittleEndianHost, bytesOf, checkRaw, copyBytes, numelOf, rawFromBytes, type RawTensor } from "./raw.ts";
 
@@ -65,6 +65,8 @@ export async function readNpy(path: string): Promise<RawTensor> {
     const bytes = numelOf(h.shape) * DTYPE_BYTES[h.dtype];
     checkDataLength(path, file.size - h.dataOffset, bytes);
     return rawFromBytes(h.dtype, h.shape, await file.read(h.dataOffset, bytes, "npy data"));
+  } catch (err) {
+    throw asCheckpointError(path, err);
   } finally {
     await file.close();
   }
@@ -73,10 +75,14 @@ export async function readNpy(path: string): Promise<RawTensor> {
 /** Decode an in-memory `.npy` image (the data is copied into an aligned buffer if needed). */
 export function decodeNpy(bytes: Uint8Array, file = "<npy buffer>"): RawTensor {
   assertLittleEndianHost();
-  const h = parseHeader(bytes, file);
-  const n = numelOf(h.shape) * DTYPE_BYTES[h.dtype];
-  checkDataLength(file, bytes.length - h.dataOffset, n);
-  return rawFromBytes(h.dtype, h.shape, copyBytes(bytes, h.dataOffset, h.dataOffset + n));
+  try {
+    const h = parseHeader(bytes, file);
+    const n = numelOf(h.shape) * DTYPE_BYTES[h.dtype];
+    checkDataLength(file, bytes.length - h.dataOffset, n);
+    return rawFromBytes(h.dtype, h.shape, copyBytes(bytes, h.dataOffset, h.dataOffset + n));
+  } catch (err) {
+    throw asCheckpointError(file, err);
+  }
 }
 
 /** The header bytes (magic through '\n') numpy would write for this tensor. */

@@ -8,7 +8,7 @@
  * on demand, per tensor, by positional reads.
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
-import { CheckpointFormatError, CheckpointIoError, LegacyCheckpointError, LimitExceededError } from "./errors.ts";
+import { asCheckpointError, CheckpointFormatError, LegacyCheckpointError, LimitExceededError } from "./errors.ts";
 import { RandomAccessFile } from "./file.ts";
 import { OpaqueObject, PickleGlobal } from "./pickle.ts";
 import { assertLittleEndianHost, type RawTensor } from "./raw.ts";
@@ -123,20 +123,6 @@ export async function openPth(path: string): Promise<PthFile> {
   }
 }
 
-/**
- * Every failure while reading a checkpoint is a CheckpointIoError naming the file; anything
- * else reaching here is a reader bug met on odd input, reported as a corrupt file rather than
- * a bare RangeError/TypeError.
- */
-export function asCheckpointError(path: string, err: unknown): unknown {
-  if (err instanceof CheckpointIoError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === "string" && typeof e.syscall === "string") return err; // fs errors keep their code (ENOENT, EACCES, ...)
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  const out = new CheckpointFormatError(path, `${path}: cannot read the file (corrupt or unsupported content: ${detail.slice(0, 300)}).`);
-  (out as { cause?: unknown }).cause = err;
-  return out;
-}
 
 async function readArchive(path: string, zip: ZipArchive): Promise<PthFile> {
   const pkl = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.name));

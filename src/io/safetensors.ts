@@ -8,7 +8,7 @@
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
 import { writeAll, writeFileAtomic } from "./atomic.ts";
-import { SafetensorsFormatError, TruncatedFileError } from "./errors.ts";
+import { asCheckpointError, SafetensorsFormatError, TruncatedFileError } from "./errors.ts";
 import { RandomAccessFile, u64le } from "./file.ts";
 import { assertLittleEndianHost, bytesOf, checkRaw, numelOf, rawFromBytes, type RawTensor } from "./raw.ts";
 
@@ -70,7 +70,7 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
     return await parse(file);
   } catch (err) {
     await file.close();
-    throw err;
+    throw asCheckpointError(path, err);
   }
 }
 
@@ -144,8 +144,13 @@ async function parse(file: RandomAccessFile): Promise<SafetensorsFile> {
       dtype,
       shape: shp,
       dataOffsets: [begin, end],
-      read: async () =>
-        rawFromBytes(dtype, [...shp], await file.read(dataStart + begin, end - begin, `data of tensor "${name}"`)),
+      read: async () => {
+        try {
+          return rawFromBytes(dtype, [...shp], await file.read(dataStart + begin, end - begin, `data of tensor "${name}"`));
+        } catch (err) {
+          throw asCheckpointError(path, err);
+        }
+      },
     });
   }
 

@@ -9,7 +9,7 @@
  * Several tensors may view one storage at different offsets and strides.
  */
 import { DTYPE_BYTES, type DType } from "../torch/dtype.ts";
-import { CheckpointFormatError, LimitExceededError } from "./errors.ts";
+import { asCheckpointError, CheckpointFormatError, LimitExceededError } from "./errors.ts";
 import { OpaqueObject, PickleGlobal, unpickle, type PickleCallable } from "./pickle.ts";
 import { numelOf, rawFromBytes, type RawTensor } from "./raw.ts";
 import { gatherStrided, storageSpan } from "./strided.ts";
@@ -132,7 +132,11 @@ export class TorchTensor {
    * beyond the storage bytes it covers is a `LimitExceededError`; see `readCompact`.
    */
   async read(): Promise<RawTensor> {
-    return readView(this, this.shape, this.strides);
+    try {
+      return await readView(this, this.shape, this.strides);
+    } catch (err) {
+      throw asCheckpointError(this.file, err);
+    }
   }
 
   /**
@@ -145,7 +149,11 @@ export class TorchTensor {
     const collapse = this.shape.some((n, i) => n > 1 && this.strides[i] === 0);
     if (!collapse) return { raw: await this.read(), expandTo: null };
     const shape = this.shape.map((n, i) => (this.strides[i] === 0 ? Math.min(n, 1) : n));
-    return { raw: await readView(this, shape, this.strides), expandTo: [...this.shape] };
+    try {
+      return { raw: await readView(this, shape, this.strides), expandTo: [...this.shape] };
+    } catch (err) {
+      throw asCheckpointError(this.file, err);
+    }
   }
 }
 
