@@ -35,10 +35,11 @@
         "src/ops_bf16.cc",
         "src/attention.cc",
         "src/distributed.cc",
-        "src/ops_fused.cc"
+        "src/ops_fused.cc",
+        "src/video/video.cc"
       ],
-      "cflags_cc": ["-fopenmp"],
-      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "-lgomp", "<!@(node config.mjs ldflags)"]
+      "cflags_cc": ["-fopenmp", "<!@(node config.mjs libav-cflags)"],
+      "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "-lgomp", "<!@(node config.mjs libav-libs)", "<!@(node config.mjs ldflags)"]
     }
   ]
 }

@@ -1,5 +1,5 @@
 // Prints the compiler/linker settings for the addon, one list per call, for binding.gyp.
-// Usage: node config.mjs include|libdir|defines|ldflags
+// Usage: node config.mjs include|libdir|defines|ldflags|libav-cflags|libav-libs
 //
 // Default libtorch is Debian's libtorch-dev (headers in /usr/include, libs in the multiarch dir).
 // LIBTORCH=<prefix> selects another libtorch >= 1.13 laid out as <prefix>/include and
@@ -51,14 +51,39 @@ function glooDefines() {
   return includes().some((d) => existsSync(join(d, "gloo/algorithm.h"))) ? ["USE_C10D_GLOO"] : [];
 }
 
+// FFmpeg's libraries for the in-process video decoder (native/src/video/): found through
+// pkg-config (Debian: libavformat-dev libavcodec-dev libswscale-dev libavutil-dev). Without
+// them the addon still builds, with the video binding reporting how to get them.
+const LIBAV = ["libavformat", "libavcodec", "libswscale", "libavutil"];
+function pkgConfig(args) {
+  try {
+    return execFileSync("pkg-config", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+let libavFound;
+function libav() {
+  if (libavFound === undefined) libavFound = process.env.VIDEOMAE_NO_LIBAV ? false : pkgConfig(["--exists", ...LIBAV]) !== undefined;
+  return libavFound;
+}
+function libavDefines() {
+  if (!libav()) return [];
+  // The versions go into the define list, so the build stamp changes when FFmpeg is upgraded.
+  const [a, b, c] = (pkgConfig(["--modversion", "libavcodec"]) ?? "0.0.0").split(".").map((x) => Number(x) || 0);
+  return ["VM_HAVE_LIBAV", `VM_LIBAVCODEC_VERSION_INT=${((a ?? 0) << 16) | ((b ?? 0) << 8) | (c ?? 0)}`];
+}
+
 const out = {
   include: () => includes(),
   libdir: () => [libdir()],
-  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines()],
+  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines(), ...libavDefines()],
   ldflags: () => ["-Wl,--disable-new-dtags", ...rpaths().map((d) => `-Wl,-rpath,${d}`)],
+  "libav-cflags": () => (libav() ? (pkgConfig(["--cflags", ...LIBAV]) ?? "").split(/\s+/).filter(Boolean) : []),
+  "libav-libs": () => (libav() ? (pkgConfig(["--libs", ...LIBAV]) ?? "").split(/\s+/).filter(Boolean) : []),
 }[what];
 if (!out) {
-  console.error(`config.mjs: unknown query '${what}' (use include|libdir|defines|ldflags)`);
+  console.error(`config.mjs: unknown query '${what}' (use include|libdir|defines|ldflags|libav-cflags|libav-libs)`);
   process.exit(2);
 }
 console.log(out().join(" "));

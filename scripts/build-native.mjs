@@ -12,7 +12,9 @@ const stamp = join(native, "build/.libtorch");
 const force = process.argv.includes("--force");
 
 function newestSource() {
-  const files = ["binding.gyp", "config.mjs", ...readdirSync(join(native, "src")).map((f) => join("src", f))];
+  // native/src and its folders (native/src/video/, ...), recursively.
+  const sources = readdirSync(join(native, "src"), { recursive: true }).map((f) => join("src", String(f)));
+  const files = ["binding.gyp", "config.mjs", ...sources];
   return Math.max(...files.map((f) => statSync(join(native, f)).mtimeMs));
 }
 
@@ -30,8 +32,8 @@ function nodeGyp() {
 }
 
 const libtorch = process.env.LIBTORCH ?? "";
-// What the build was configured with: the libtorch and the feature defines (e.g. gloo headers
-// installed since the last build), so a change of either rebuilds.
+// What the build was configured with: the libtorch and the feature defines (e.g. gloo headers or
+// FFmpeg's libraries installed since the last build), so a change of either rebuilds.
 const defines = spawnSync(process.execPath, [join(native, "config.mjs"), "defines"], { encoding: "utf8" }).stdout.trim();
 const configured = `${libtorch}\n${defines}`;
 const upToDate =
@@ -42,16 +44,31 @@ if (upToDate && !force) {
 }
 
 console.log(`[build] compiling the libtorch addon (${libtorch ? `LIBTORCH=${libtorch}` : "Debian libtorch-dev"}); about a minute`);
-const args = [nodeGyp(), "rebuild", "--directory", native, "-j", "2"];
-// Build against the headers of the running Node when they are installed (Debian/NodeSource put
-// them in <prefix>/include/node), so no header download is needed.
-const prefix = join(dirname(process.execPath), "..");
-if (existsSync(join(prefix, "include/node/node_api.h"))) args.push(`--nodedir=${prefix}`);
-const r = spawnSync(process.execPath, args, { stdio: "inherit", cwd: native });
+// configure + build (not rebuild): objects whose sources and flags did not change are kept (gyp's
+// makefiles recompile when a command line changes), and the previous addon stays in place until
+// the new one is linked, so processes starting meanwhile still load one. --clean starts from scratch.
+const gyp = (...cmd) => {
+  const args = [nodeGyp(), ...cmd, "--directory", native];
+  // Build against the headers of the running Node when they are installed (Debian/NodeSource put
+  // them in <prefix>/include/node), so no header download is needed.
+  const prefix = join(dirname(process.execPath), "..");
+  if (existsSync(join(prefix, "include/node/node_api.h"))) args.push(`--nodedir=${prefix}`);
+  return spawnSync(process.execPath, args, { stdio: "inherit", cwd: native });
+};
+let r = process.argv.includes("--clean") ? gyp("clean") : { status: 0 };
+if (r.status === 0) r = gyp("configure");
+if (r.status === 0) r = gyp("build", "-j", "2");
 if (r.status !== 0) {
   console.error("[build] the native build failed; see the compiler output above.");
   console.error("[build] needs: g++ (build-essential), libtorch-dev (or LIBTORCH=<prefix> of a libtorch >= 1.13).");
   process.exit(r.status ?? 1);
 }
 writeFileSync(stamp, configured);
+if (!/\bVM_HAVE_LIBAV\b/.test(defines)) {
+  console.log(
+    "[build] note: built without the in-process video decoder (FFmpeg's libraries not found by pkg-config); " +
+      "videos are decoded through the ffmpeg program. For the faster in-process decoder: " +
+      "apt-get install libavformat-dev libavcodec-dev libswscale-dev libavutil-dev, then `node scripts/build-native.mjs`.",
+  );
+}
 console.log("[build] done:", output);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) set-up, run before `npm test`, `npm run demo` and `npm run bench`:
 #   1. system packages with apt when missing: libtorch-dev (+ libgloo-dev, the headers of c10d's
-#      gloo backend for data-parallel training), ffmpeg, the OpenMP OpenBLAS, g++/make
+#      gloo backend for data-parallel training), ffmpeg, FFmpeg's development libraries (the
+#      in-process video decoder: libavformat-dev libavcodec-dev libswscale-dev libavutil-dev),
+#      the OpenMP OpenBLAS, g++/make, pkg-config
 #   2. `npm ci` when node_modules is missing or older than package-lock.json
 #   3. the native libtorch addon (only rebuilt when its sources change)
 # Fast (< 1 s) when everything is in place. Options:
-#   --with-python-torch   also install python3-torch (the PyTorch baseline of `npm run bench`)
+#   --with-python-torch   also install python3-torch and python3-av (the PyTorch and PyAV baselines
+#                         of `npm run bench`)
 # Environment:
 #   LIBTORCH=<prefix>     use another libtorch >= 1.13 (<prefix>/include, <prefix>/lib) instead
 #                         of Debian's libtorch-dev, e.g. the torch folder of a pip install
@@ -19,7 +22,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 is required (found $(node --version))"
 
 # ---------------------------------------------------------------- 1. system packages
-want=(ffmpeg libopenblas0-openmp g++ make python3)
+want=(ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config libopenblas0-openmp g++ make python3)
 if [ -n "${LIBTORCH:-}" ]; then
   [ -d "$LIBTORCH/include/torch" ] && [ -d "$LIBTORCH/lib" ] ||
     die "LIBTORCH=$LIBTORCH does not look like a libtorch (need \$LIBTORCH/include/torch and \$LIBTORCH/lib)"
@@ -29,7 +32,7 @@ else
 fi
 for arg in "$@"; do
   case "$arg" in
-    --with-python-torch) want+=(python3-torch) ;;
+    --with-python-torch) want+=(python3-torch python3-av) ;;
     *) die "unknown option $arg" ;;
   esac
 done

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "args.h"
+#include "video/video.h"
 
 namespace vm {
 namespace {
@@ -256,6 +257,8 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("autocastExit", Napi::Function::New(env, autocastExit, "autocastExit"));
   exports.Set("isGradEnabled", Napi::Function::New(env, isGradEnabled, "isGradEnabled"));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo, "buildInfo"));
+  // Binding tables of the other native folders.
+  exports.Set("video", vm::video::bindings(env));
   return exports;
 }
 

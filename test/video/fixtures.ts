@@ -8,7 +8,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { FfmpegReader } from "../../src/video/ffmpeg-reader.ts";
+import { LibavReader, libavAvailable } from "../../src/video/libav-reader.ts";
 import { frameView, type Clip } from "../../src/video/reader.ts";
+
+/**
+ * The readers every shared video test runs against: the ffmpeg programs and, when this build of
+ * the addon has it, the in-process decoder.
+ */
+export const READERS: [string, FfmpegReader | LibavReader][] = [
+  ["ffmpeg-cli", new FfmpegReader()],
+  ...(libavAvailable() ? ([["libav", new LibavReader()]] as [string, LibavReader][]) : []),
+];
 
 export const W = 64;
 export const H = 48;
