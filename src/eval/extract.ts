@@ -6,6 +6,7 @@
  * OpenGVLab/VideoMAEv2#62); the feature is the model's pooled fc_norm output. One float32
  * array [windows, D] per video.
  */
+import { isEngine, type InferenceEngine } from "../engines/engine.ts";
 import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD } from "../models/loss.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { cat, F, noGrad, stack, tensor, tidy, type Tensor } from "../torch/index.ts";
@@ -35,25 +36,29 @@ export function tadInput(frames: Uint8Array, T: number, H: number, W: number, o:
   });
 }
 
-/** Features [windows, D] of one video (float32, row-major). */
-export async function extractFeatures(model: VisionTransformer, reader: VideoReader, path: string, o: ExtractOptions): Promise<{ data: Float32Array; windows: number; dim: number }> {
+/** Features [windows, D] of one video (float32, row-major); `model` may be an engine (ONNX). */
+export async function extractFeatures(model: VisionTransformer | InferenceEngine, reader: VideoReader, path: string, o: ExtractOptions): Promise<{ data: Float32Array; windows: number; dim: number }> {
   const feats: Tensor[] = [];
   let pending: Tensor[] = [];
   let done = 0;
-  const flush = () => {
+  const flush = async () => {
     if (!pending.length) return;
     const batch = pending;
     pending = [];
-    feats.push(noGrad(() => tidy(() => model.forwardFeatures(stack(batch)))));
+    if (isEngine(model)) {
+      const x = noGrad(() => tidy(() => stack(batch).toFloat32Array()));
+      const f = await model.features(x, batch.length);
+      feats.push(tensor(f, { shape: [batch.length, f.length / batch.length] }));
+    } else feats.push(noGrad(() => tidy(() => model.forwardFeatures(stack(batch)))));
     for (const t of batch) t.dispose();
     done += batch.length;
     o.onWindow?.(done);
   };
   for await (const w of reader.streamWindows(path, { window: o.window, stride: o.stride })) {
     pending.push(tadInput(w.clip.data, w.clip.frames, w.clip.height, w.clip.width, o));
-    if (pending.length >= o.batch) flush();
+    if (pending.length >= o.batch) await flush();
   }
-  flush();
+  await flush();
   const dim = model.config.embedDim;
   if (!feats.length) return { data: new Float32Array(0), windows: 0, dim };
   const all = cat(feats, 0);

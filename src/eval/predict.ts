@@ -1,4 +1,5 @@
 /** Labelled top-k for one video: views → logits → softmax mean → top-k {label, score}. */
+import { isEngine, type InferenceEngine } from "../engines/engine.ts";
 import { rawToTensor } from "../io/tensors.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { autocast, noGrad, tidy } from "../torch/index.ts";
@@ -20,22 +21,29 @@ export interface PredictOptions {
   precision?: "fp32" | "bf16";
 }
 
+/** `model`: our libtorch ViT, or an engine (e.g. an exported ONNX model) — same views either way. */
 export async function predictVideo(
-  model: VisionTransformer,
+  model: VisionTransformer | InferenceEngine,
   labels: readonly string[] | null,
   reader: VideoReader,
   video: string,
   o: PredictOptions = {},
 ): Promise<{ views: number; predictions: LabelScore[] }> {
   const cfg = model.config;
+  const engine = isEngine(model) ? model : null;
   const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: o.rate ?? 4, size: cfg.imgSize, clips: o.clips ?? 1, crops: o.crops ?? 1 });
   const agg = new ViewAggregator(cfg.numClasses);
-  model.eval();
+  if (!engine) (model as VisionTransformer).eval();
   for (const view of views) {
+    if (engine) {
+      agg.add(video, 0, Array.from(await engine.logits(view.data, 1)));
+      continue;
+    }
+    const vit = model as VisionTransformer;
     const logits = noGrad(() =>
       tidy(() => {
         const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
-        return (o.precision === "bf16" ? autocast(() => model.forward(x)) : model.forward(x)).float().toArray();
+        return (o.precision === "bf16" ? autocast(() => vit.forward(x)) : vit.forward(x)).float().toArray();
       }),
     );
     agg.add(video, 0, logits);

@@ -24,24 +24,11 @@ import type { VisionTransformer } from "../../src/models/vit.ts";
 import { Generator, noGrad, tensor } from "../../src/torch/index.ts";
 import { assertClose, fixtures } from "../helpers.ts";
 import { manifest } from "../models/reference-data.ts";
+import { tinyConfigFile } from "./helpers.ts";
 
 const bin = join(import.meta.dirname, "../../bin/videomae.mjs");
 const dir = mkdtempSync(join(tmpdir(), "vm-onnx-"));
 const ckpt = join(fixtures, "checkpoints", "vit_model_fp32.pth");
-
-/** The tiny reference ViT's architecture in the official config fields. */
-export function tinyConfigFile(where: string): string {
-  const c = manifest.cases.vit.config;
-  const file = join(where, "tiny_cfg.json");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      img_size: c.imgSize, patch_size: c.patchSize, num_frames: c.numFrames, tubelet_size: c.tubeletSize,
-      embed_dim: c.embedDim, depth: c.depth, num_heads: c.numHeads, mlp_ratio: c.mlpRatio,
-    }),
-  );
-  return file;
-}
 
 /** sin(0.37·i + offset) over the elements: a deterministic input in the range of normalised pixels. */
 function wave(n: number, offset = 0): Float32Array {

@@ -1,6 +1,7 @@
 /** `videomae extract VIDEO_OR_LIST --out DIR`: sliding-window TAD features, one .npy per video. */
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
+import { OnnxEngine } from "../../engines/onnx.ts";
 import { extractFeatures } from "../../eval/extract.ts";
 import { loadModelForInference } from "../../eval/load_model.ts";
 import { writeNpy } from "../../io/npy.ts";
@@ -27,6 +28,7 @@ export const extractCommand: Command = {
   name: "extract",
   help: `Usage: videomae extract VIDEO_OR_LIST --out DIR --checkpoint FILE [--model NAME | --config FILE]
                         [--window 16] [--stride 4] [--normalize none|imagenet] [--batch 4] [--force] [--json]
+       videomae extract VIDEO_OR_LIST --out DIR --engine onnx --model FILE.onnx [...]
 
 For each video, windows of --window consecutive frames start at 0, S, 2S, … (while they fit);
 each window goes through the model and its pooled fc_norm feature becomes one row of
@@ -34,6 +36,9 @@ DIR/<video name>.npy, a float32 array [windows, D] (the official TAD layout: 16 
 for THUMOS14, 16 for FineAction). Videos whose .npy exists are skipped, so an interrupted run
 resumes where it stopped; files are written atomically. A video that cannot be decoded is
 reported and skipped; the exit code is then 1.
+
+--engine onnx --model FILE.onnx runs a model exported with \`videomae export --features\`
+through onnxruntime instead of libtorch (same windows, resize and normalisation).
 
 --normalize: the official extract_tad_feature.py feeds frames scaled to [0, 1] WITHOUT ImageNet
 mean/std normalisation, although the models were trained with it. 'none' (default) reproduces
@@ -55,17 +60,22 @@ Example:
         normalize: { type: "string" },
         batch: { type: "string" },
         force: { type: "boolean" },
+        engine: { type: "string" },
         json: { type: "boolean" },
       },
       true,
     );
     if (positionals.length !== 1) throw new UsageError("give one VIDEO or list file");
-    if (!v.out || !v.checkpoint) throw new UsageError("--out and --checkpoint are required");
+    const onnx = v.engine === "onnx";
+    if (v.engine !== undefined && v.engine !== "torch" && !onnx) throw new UsageError(`--engine must be torch or onnx, got '${v.engine}'`);
+    if (onnx && (!v.model || !/\.onnx$/i.test(v.model) || v.checkpoint)) throw new UsageError("--engine onnx needs --model FILE.onnx (from videomae export --features) and no --checkpoint");
+    if (!v.out || (!v.checkpoint && !onnx)) throw new UsageError("--out and --checkpoint are required");
     const normalize = (v.normalize ?? "none") as "none" | "imagenet";
     if (normalize !== "none" && normalize !== "imagenet") throw new UsageError("--normalize must be none or imagenet");
     const videos = videosOf(positionals[0]!);
-    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.config, kind: "vit" });
-    const cfg = loaded.config;
+    const loaded = onnx ? { model: await OnnxEngine.load(v.model!) } : await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint!, model: v.model, configFile: v.config, kind: "vit" });
+    const cfg = loaded.model.config;
+    if (onnx && !(loaded.model as OnnxEngine).meta.outputs.includes("features")) throw new UsageError(`${v.model} has no "features" output: export it with --features`);
     const window = num(v.window, cfg.numFrames, "window");
     if (window !== cfg.numFrames) throw new UsageError(`--window ${window} differs from the model's ${cfg.numFrames} frames`);
     const stride = num(v.stride, 4, "stride");

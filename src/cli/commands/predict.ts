@@ -1,4 +1,6 @@
 /** `videomae predict VIDEO...`: labelled top-k for video files. */
+import { readLabelNames } from "../../data/labels.ts";
+import { OnnxEngine } from "../../engines/onnx.ts";
 import { loadModelForInference } from "../../eval/load_model.ts";
 import { predictVideo } from "../../eval/predict.ts";
 import { parseViews } from "../../eval/views.ts";
@@ -10,6 +12,7 @@ export const predictCommand: Command = {
   name: "predict",
   help: `Usage: videomae predict VIDEO... --checkpoint FILE [--model NAME | --config FILE] [--labels FILE]
                         [--top-k K] [--views CLIPSxCROPS] [--rate R] [--precision fp32|bf16] [--json]
+       videomae predict VIDEO... --engine onnx --model FILE.onnx [--labels FILE] [--top-k K] [--views CxK] [--json]
 
 Classifies each video with a fine-tuned model: one centred clip with a centre crop by default,
 or multi-view testing (--views 5x3: 5 clips × 3 crops, softmax averaged over views, as the
@@ -21,7 +24,10 @@ Options:
   --labels FILE       class names, one per line (or a JSON list); default: the checkpoint's
   --top-k K           how many labels (default 5)
   --views CxK         clips x crops (default 1x1; official Kinetics testing is 5x3, SSv2 2x3)
-  --rate R            frame stride of the clip (default 4)
+  --rate R            frame stride of the clip (default 4; with --engine onnx, the exported one)
+  --engine E          torch (default: our libtorch model) or onnx (a model from \`videomae export\`,
+                      run by onnxruntime; --model is then its .onnx file, with FILE.json beside it;
+                      the frames go through the same sampling, resize, crop and normalisation)
   --json              one JSON object per video: {"video": ..., "predictions": [{"label", "score"}]}
 
 Example:
@@ -39,14 +45,33 @@ Example:
         views: { type: "string" },
         rate: { type: "string" },
         precision: { type: "string" },
+        engine: { type: "string" },
         json: { type: "boolean" },
       },
       true,
     );
     if (!videos.length) throw new UsageError("give at least one VIDEO");
-    if (!v.checkpoint) throw new UsageError("--checkpoint is required");
     const k = num(v["top-k"], 5, "top-k");
     const { clips, crops } = parseViews(v.views ?? "1x1");
+    if (v.engine === "onnx") {
+      if (!v.model || !/\.onnx$/i.test(v.model)) throw new UsageError("--engine onnx needs --model FILE.onnx (from videomae export)");
+      if (v.checkpoint || v.config) throw new UsageError("--engine onnx takes the model from --model FILE.onnx, not --checkpoint/--config");
+      const engine = await OnnxEngine.load(v.model);
+      try {
+        const labels = v.labels ? readLabelNames(v.labels) : engine.labels;
+        if (labels && labels.length !== engine.config.numClasses) throw new UsageError(`the label file has ${labels.length} names but the model has ${engine.config.numClasses} classes`);
+        const reader = new FfmpegReader();
+        for (const video of videos) {
+          const r = await predictVideo(engine, labels, reader, video, { clips, crops, rate: num(v.rate, engine.meta.preprocessing.rate, "rate"), topK: k });
+          print(video, r.views, r.predictions, v.json);
+        }
+      } finally {
+        await engine.close();
+      }
+      return 0;
+    }
+    if (v.engine !== undefined && v.engine !== "torch") throw new UsageError(`--engine must be torch or onnx, got '${v.engine}'`);
+    if (!v.checkpoint) throw new UsageError("--checkpoint is required");
     const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.config, labelsFile: v.labels, kind: "vit" });
     const cfg = loaded.config;
     if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
@@ -55,12 +80,16 @@ Example:
     const reader = new FfmpegReader();
     for (const video of videos) {
       const { views, predictions } = await predictVideo(loaded.model, loaded.labels, reader, video, { clips, crops, rate: num(v.rate, 4, "rate"), topK: k, precision: v.precision === "bf16" ? "bf16" : "fp32" });
-      if (v.json) console.log(JSON.stringify({ video, views, predictions }));
-      else {
-        console.log(`${video} (${views} view${views > 1 ? "s" : ""}):`);
-        for (const p of predictions) console.log(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label}`);
-      }
+      print(video, views, predictions, v.json);
     }
     return 0;
   },
 };
+
+function print(video: string, views: number, predictions: { label: string; score: number }[], json?: boolean): void {
+  if (json) console.log(JSON.stringify({ video, views, predictions }));
+  else {
+    console.log(`${video} (${views} view${views > 1 ? "s" : ""}):`);
+    for (const p of predictions) console.log(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label}`);
+  }
+}
