@@ -8,7 +8,7 @@
  * streams of src/data/seeds.ts keyed by (seed, e, p, attempt), so the result does not depend
  * on where or when it is decoded.
  */
-import { FfmpegReader, FrameFolderReader, type ResizeSpec, type VideoReader } from "../video/index.ts";
+import { createVideoReader, FrameFolderReader, type DecoderName, type ResizeSpec, type VideoReader } from "../video/index.ts";
 import { CachedReader } from "../video/cached-reader.ts";
 import type { ListEntry } from "./lists.ts";
 import { rngFromKeys, Stream, type SampleKey } from "./seeds.ts";
@@ -78,7 +78,12 @@ export interface Dataset {
 export interface DecodeOptions {
   ffmpegPath?: string;
   ffprobePath?: string;
-  /** Kill a stuck ffmpeg/ffprobe after this long (default 120 s). */
+  /**
+   * Video files: "libav" (in-process decoder) or "ffmpeg-cli" (ffmpeg/ffprobe programs); default
+   * VIDEOMAE_DECODER, else libav when the addon has it (see src/video/select.ts).
+   */
+  decoder?: DecoderName;
+  /** Stop a stuck decode (ffmpeg/ffprobe run, or in-process request) after this long (default 120 s). */
   decodeTimeoutMs?: number;
   /** Resize in the decoder before augmentation (default: decode at the stored size, as the official code). */
   decodeSize?: ResizeSpec;
@@ -106,7 +111,7 @@ export class Readers {
     const timeoutMs = this.opts.decodeTimeoutMs ?? 120_000;
     if (e.kind === "video") {
       if (!this.video) {
-        const ff = new FfmpegReader({ ...paths, timeoutMs });
+        const ff = createVideoReader({ ...paths, timeoutMs, decoder: this.opts.decoder });
         const cache = this.opts.cacheMiB ?? 0;
         this.video = cache > 0 ? new CachedReader(ff, cache * 2 ** 20) : ff;
       }

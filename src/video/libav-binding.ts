@@ -1,8 +1,12 @@
 /**
  * The addon's `video` binding table (native/src/video/): FFmpeg's libraries in-process. The addon
- * is loaded through src/torch/native.ts, the one place that knows where it is and how to load it.
+ * is loaded on first use (not at import), from the same file src/torch/native.ts loads (Node loads
+ * a native module once per file), so commands that only decode video work without the tensor
+ * layer, and a missing or old addon only means "not available" (the ffmpeg-CLI reader remains).
  */
-import { native } from "../torch/native.ts";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** What the native probe reads from the container and the video stream (ffprobe's raw fields). */
 export interface NativeProbe {
@@ -68,12 +72,22 @@ export type VideoBinding =
     }
   | { available: false; reason: string };
 
-/** The binding, or why there is none (an addon built without FFmpeg's libraries, or an old build). */
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+let binding: VideoBinding | undefined;
+
+/** The binding, or why there is none (no addon, an addon built without FFmpeg's libraries, an old build). */
 export function videoBinding(): VideoBinding {
-  const v = (native as unknown as { video?: VideoBinding }).video;
-  if (v) return v;
-  return {
-    available: false,
-    reason: "the native addon was built before the in-process video decoder existed; rebuild it with `node scripts/build-native.mjs --force`",
-  };
+  if (binding) return binding;
+  // VIDEOMAE_ADDON overrides the addon's path, as in src/torch/native.ts.
+  const path = process.env.VIDEOMAE_ADDON || join(root, "native/build/Release/videomae_native.node");
+  try {
+    const addon = createRequire(import.meta.url)(path) as { video?: VideoBinding };
+    binding = addon.video ?? {
+      available: false,
+      reason: "the native addon was built before the in-process video decoder existed; rebuild it with `node scripts/build-native.mjs`",
+    };
+  } catch (e) {
+    binding = { available: false, reason: `the native addon could not be loaded (${path}: ${(e as Error).message.split("\n")[0]}); run \`npm run setup\`` };
+  }
+  return binding;
 }
