@@ -14,13 +14,13 @@ import { extractFeatures } from "./eval/extract.ts";
 import { loadModelForInference, type ModelSpec } from "./eval/load_model.ts";
 import { predictVideo, type LabelScore, type PredictOptions } from "./eval/predict.ts";
 import type { VisionTransformer } from "./models/vit.ts";
-import { FfmpegReader } from "./video/index.ts";
+import { createVideoReader } from "./video/index.ts";
 
 export type ClassifierSpec = Omit<ModelSpec, "kind">;
 
 export async function videoClassification(spec: ClassifierSpec): Promise<(video: string, o?: PredictOptions) => Promise<LabelScore[]>> {
   const loaded = await loadModelForInference<VisionTransformer>({ ...spec, kind: "vit" });
-  const reader = new FfmpegReader();
+  const reader = createVideoReader();
   return async (video, o = {}) => (await predictVideo(loaded.model, loaded.labels, reader, video, o)).predictions;
 }
 
@@ -28,7 +28,7 @@ export async function featureExtraction(
   spec: ClassifierSpec,
 ): Promise<(video: string, o?: { stride?: number; normalize?: "none" | "imagenet"; batch?: number }) => Promise<{ data: Float32Array; windows: number; dim: number }>> {
   const loaded = await loadModelForInference<VisionTransformer>({ ...spec, kind: "vit" });
-  const reader = new FfmpegReader();
+  const reader = createVideoReader();
   const cfg = loaded.config;
   return (video, o = {}) =>
     extractFeatures(loaded.model, reader, video, { window: cfg.numFrames, stride: o.stride ?? 4, size: cfg.imgSize, normalize: o.normalize ?? "none", batch: o.batch ?? 4 });

@@ -14,7 +14,7 @@ import type { VisionTransformer } from "../models/vit.ts";
 import { MetricsLog } from "../train/metrics.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../train/pretrain.ts";
-import { FfmpegReader } from "../video/index.ts";
+import { createVideoReader } from "../video/index.ts";
 import { reconstructPicture } from "../eval/reconstruct.ts";
 import type { PretrainVisionTransformer } from "../models/pretrain.ts";
 
@@ -133,7 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   let realClip: DemoSummary["realClip"] = null;
   if (existsSync(REAL_CLIP) && bestOf(ftPre)) {
     const m = await loadModelForInference<VisionTransformer>({ checkpoint: bestOf(ftPre)!, kind: "vit" });
-    const r = await predictVideo(m.model, m.labels, new FfmpegReader(), REAL_CLIP, { rate: 2, topK: 2 });
+    const r = await predictVideo(m.model, m.labels, createVideoReader(), REAL_CLIP, { rate: 2, topK: 2 });
     realClip = { video: REAL_CLIP, predictions: r.predictions };
   }
   const recon = join(o.out, "reconstruction.png");

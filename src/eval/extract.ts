@@ -10,7 +10,23 @@ import { isEngine, type InferenceEngine } from "../engines/engine.ts";
 import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD } from "../models/loss.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { cat, F, noGrad, stack, tensor, tidy, type Tensor } from "../torch/index.ts";
+import { VideoError } from "../video/errors.ts";
 import type { VideoReader } from "../video/reader.ts";
+
+/**
+ * A video with fewer frames than one window. The official extractor (`range(0, F − 15, s)`,
+ * spec §7) finds no window and saves an empty array; there is no official padding rule to
+ * reproduce, so we stop with this error rather than write a (0, D) file that looks like success.
+ */
+export class VideoTooShortError extends VideoError {
+  constructor(
+    readonly path: string,
+    readonly frameCount: number,
+    readonly window: number,
+  ) {
+    super(`${path} has ${frameCount} frame${frameCount === 1 ? "" : "s"}, fewer than one window of ${window}: no feature can be extracted. Drop it from the list, or pad the video to ${window} frames yourself (e.g. ffmpeg -i in.mp4 -vf tpad=stop_mode=clone:stop=${window} out.mp4)`);
+  }
+}
 
 export interface ExtractOptions {
   window: number;
@@ -54,13 +70,15 @@ export async function extractFeatures(model: VisionTransformer | InferenceEngine
     done += batch.length;
     o.onWindow?.(done);
   };
+  const { frameCount } = await reader.probe(path);
+  if (frameCount < o.window) throw new VideoTooShortError(path, frameCount, o.window);
   for await (const w of reader.streamWindows(path, { window: o.window, stride: o.stride })) {
     pending.push(tadInput(w.clip.data, w.clip.frames, w.clip.height, w.clip.width, o));
     if (pending.length >= o.batch) await flush();
   }
   await flush();
   const dim = model.config.embedDim;
-  if (!feats.length) return { data: new Float32Array(0), windows: 0, dim };
+  if (!feats.length) throw new VideoTooShortError(path, frameCount, o.window); // the decoder found fewer frames than the header said
   const all = cat(feats, 0);
   const data = all.toFloat32Array();
   for (const t of [...feats, all]) t.dispose();

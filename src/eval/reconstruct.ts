@@ -11,7 +11,7 @@ import { gridSize } from "../models/config.ts";
 import { pretrainLoss, reconstructVideo, targetOptions, unnormalizeVideo, type PretrainVisionTransformer } from "../models/index.ts";
 import { noGrad, tidy } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
-import { FfmpegReader, type VideoReader } from "../video/index.ts";
+import { createVideoReader, type VideoReader } from "../video/index.ts";
 import { firstVideo, frameGrid, framesToRgb, greyMasked } from "./picture.ts";
 
 export interface ReconstructOptions {
@@ -35,7 +35,7 @@ export interface ReconstructSummary {
 export async function reconstructPicture(model: PretrainVisionTransformer, video: string, out: string, o: ReconstructOptions): Promise<ReconstructSummary> {
   const cfg = model.config;
   const enc = cfg.encoder;
-  const reader = o.reader ?? new FfmpegReader();
+  const reader = o.reader ?? createVideoReader();
   const info = await reader.probe(video);
   const span = (enc.numFrames - 1) * o.stride + 1;
   const start = o.start ?? Math.max(0, Math.floor((info.frameCount - span) / 2));

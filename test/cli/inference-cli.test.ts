@@ -1,7 +1,7 @@
 /** `videomae predict` and `videomae extract` on real (ffmpeg-made) videos with the tiny reference ViT. */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -77,6 +77,45 @@ describe("predict and extract", () => {
     const res2 = JSON.parse(again.stdout);
     assert.ok(res2.results[0].skipped);
     assert.equal(statSync(join(out, "clip.npy")).mtimeMs, mtime);
+  });
+
+  test("predict goes on past an unreadable video or a directory, reports each, and exits 1 at the end", () => {
+    const broken = join(dir, "broken-predict.mp4");
+    writeFileSync(broken, "not a video");
+    const r = run("predict", video, broken, dir, video2, "--checkpoint", ckpt, "--config", cfg, "--json");
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.video), [video, broken, dir, video2]);
+    assert.ok(lines[0].predictions.length > 0 && lines[3].predictions.length > 0, "the videos after the bad ones are classified");
+    assert.match(lines[1].error, /cannot decode .*broken-predict\.mp4/);
+    assert.match(lines[2].error, /is a directory, not a video file/);
+    assert.match(r.stderr, /2 of 4 videos could not be classified/);
+  });
+
+  test("extract: outputs named by path (a/x.mp4 and b/x.mp4 both kept), collisions refused, a too-short video is an error", async () => {
+    for (const sub of ["a", "b"]) {
+      mkdirSync(join(dir, sub), { recursive: true });
+      copyFileSync(video2, join(dir, sub, "x.mp4"));
+    }
+    // 2 frames: fewer than one window of the model's 4 frames.
+    execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=32x32:rate=25:duration=0.08", "-pix_fmt", "yuv420p", join(dir, "short.mp4")]);
+    const list = join(dir, "paths.txt");
+    writeFileSync(list, "a/x.mp4\nb/x.mp4\nshort.mp4\n");
+    const out = join(dir, "feats-paths");
+    const r = run("extract", list, "--out", out, "--checkpoint", ckpt, "--config", cfg, "--json");
+    assert.equal(r.status, 1, "the short video fails the run");
+    for (const sub of ["a", "b"]) assert.deepEqual((await readNpy(join(out, sub, "x.npy"))).shape, [6, c.embedDim]);
+    assert.ok(!existsSync(join(out, "short.npy")), "no empty (0, D) file for the short video");
+    const short = JSON.parse(r.stdout).results.find((x: { video: string }) => x.video.endsWith("short.mp4"));
+    assert.match(short.error, /short\.mp4 has 2 frames, fewer than one window of 4/);
+
+    const clash = join(dir, "clash.txt");
+    writeFileSync(clash, "a/x.mp4\na/x.avi\n");
+    const out2 = join(dir, "feats-clash");
+    const c2 = run("extract", clash, "--out", out2, "--checkpoint", ckpt, "--config", cfg);
+    assert.equal(c2.status, 1);
+    assert.match(c2.stderr, /1 output name collision\(s\).*a\/x\.mp4 \(.*clash\.txt:1\) and .*a\/x\.avi \(.*clash\.txt:2\) → .*feats-clash\/a\/x\.npy/s);
+    assert.ok(!existsSync(out2), "refused before any work");
   });
 
   test("TAD input: /255 then bilinear resize; optional ImageNet normalisation", () => {

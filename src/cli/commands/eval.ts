@@ -5,6 +5,7 @@ import { loadModelForInference } from "../../eval/load_model.ts";
 import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
 const PRESETS: Record<string, string> = { kinetics: "5x3", ssv2: "2x3", quick: "1x1" };
 
@@ -19,6 +20,9 @@ Tests every video of a \`path label\` list with the official protocol: --views c
 after resizing the short side to the model size), softmax per view, mean over views, then
 top-1/top-5. Prints per-class accuracy and the confusion matrix (for up to 20 classes), and
 writes one JSON line per video with its top-5 to --predictions.
+
+Options:
+${DECODER_HELP}
 
 Example:
   videomae eval --test k400_val.csv --checkpoint runs/k400/checkpoint-best.safetensors --views 5x3`,
@@ -37,7 +41,9 @@ Example:
       workers: { type: "string" },
       precision: { type: "string" },
       json: { type: "boolean" },
+      ...decoderOption,
     });
+    useDecoder(v.decoder);
     if (!v.test || !v.checkpoint) throw new UsageError("--test LIST and --checkpoint FILE are required");
     const { clips, crops } = parseViews(PRESETS[v.views ?? ""] ?? v.views ?? "5x3");
     const sampling = (v.sampling ?? "dense") as "dense" | "segment";

@@ -5,7 +5,8 @@ import { loadModelForInference } from "../../eval/load_model.ts";
 import { predictVideo } from "../../eval/predict.ts";
 import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
-import { FfmpegReader } from "../../video/index.ts";
+import { createVideoReader, VideoError } from "../../video/index.ts";
+import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const predictCommand: Command = {
@@ -16,7 +17,8 @@ export const predictCommand: Command = {
 
 Classifies each video with a fine-tuned model: one centred clip with a centre crop by default,
 or multi-view testing (--views 5x3: 5 clips × 3 crops, softmax averaged over views, as the
-official test protocol). Prints the top-k labels with their probabilities.
+official test protocol). Prints the top-k labels with their probabilities. A video that cannot
+be read is reported and skipped, the others are still classified; the exit code is then 1.
 
 Options:
   --checkpoint FILE   ours (labels and architecture included) or official .pth (needs --model;
@@ -28,6 +30,7 @@ Options:
   --engine E          torch (default: our libtorch model) or onnx (a model from \`videomae export\`,
                       run by onnxruntime; --model is then its .onnx file, with FILE.json beside it;
                       the frames go through the same sampling, resize, crop and normalisation)
+${DECODER_HELP}
   --json              one JSON object per video: {"video": ..., "predictions": [{"label", "score"}]}
 
 Example:
@@ -47,9 +50,11 @@ Example:
         precision: { type: "string" },
         engine: { type: "string" },
         json: { type: "boolean" },
+        ...decoderOption,
       },
       true,
     );
+    useDecoder(v.decoder);
     if (!videos.length) throw new UsageError("give at least one VIDEO");
     const k = num(v["top-k"], 5, "top-k");
     const { clips, crops } = parseViews(v.views ?? "1x1");
@@ -60,15 +65,12 @@ Example:
       try {
         const labels = v.labels ? readLabelNames(v.labels) : engine.labels;
         if (labels && labels.length !== engine.config.numClasses) throw new UsageError(`the label file has ${labels.length} names but the model has ${engine.config.numClasses} classes`);
-        const reader = new FfmpegReader();
-        for (const video of videos) {
-          const r = await predictVideo(engine, labels, reader, video, { clips, crops, rate: num(v.rate, engine.meta.preprocessing.rate, "rate"), topK: k });
-          print(video, r.views, r.predictions, v.json);
-        }
+        const reader = createVideoReader();
+        const rate = num(v.rate, engine.meta.preprocessing.rate, "rate");
+        return await classifyAll(videos, (video) => predictVideo(engine, labels, reader, video, { clips, crops, rate, topK: k }), v.json);
       } finally {
         await engine.close();
       }
-      return 0;
     }
     if (v.engine !== undefined && v.engine !== "torch") throw new UsageError(`--engine must be torch or onnx, got '${v.engine}'`);
     if (!v.checkpoint) throw new UsageError("--checkpoint is required");
@@ -77,14 +79,41 @@ Example:
     if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
       throw new UsageError(`the label file has ${loaded.labels.length} names but the model has ${cfg.numClasses} classes`);
     }
-    const reader = new FfmpegReader();
-    for (const video of videos) {
-      const { views, predictions } = await predictVideo(loaded.model, loaded.labels, reader, video, { clips, crops, rate: num(v.rate, 4, "rate"), topK: k, precision: v.precision === "bf16" ? "bf16" : "fp32" });
-      print(video, views, predictions, v.json);
-    }
-    return 0;
+    const reader = createVideoReader();
+    const rate = num(v.rate, 4, "rate");
+    const precision = v.precision === "bf16" ? "bf16" : "fp32";
+    return classifyAll(videos, (video) => predictVideo(loaded.model, loaded.labels, reader, video, { clips, crops, rate, topK: k, precision }), v.json);
   },
 };
+
+/**
+ * Classifies every video, going on past one that cannot be read (reported on stderr, and as
+ * {"video", "error"} with --json): one bad file must not cost the others their predictions, but
+ * the run still fails at the end (exit code 1) so scripts notice.
+ */
+async function classifyAll(
+  videos: string[],
+  one: (video: string) => Promise<{ views: number; predictions: { label: string; score: number }[] }>,
+  json?: boolean,
+): Promise<number> {
+  const failed: string[] = [];
+  for (const video of videos) {
+    let r;
+    try {
+      r = await one(video);
+    } catch (e) {
+      if (!(e instanceof VideoError)) throw e;
+      failed.push(video);
+      if (json) console.log(JSON.stringify({ video, error: e.message }));
+      process.stderr.write(`skipped ${video}: ${e.message}\n`);
+      continue;
+    }
+    print(video, r.views, r.predictions, json);
+  }
+  if (!failed.length) return 0;
+  process.stderr.write(`${failed.length} of ${videos.length} videos could not be classified: ${failed.join(", ")}\n`);
+  return 1;
+}
 
 function print(video: string, views: number, predictions: { label: string; score: number }[], json?: boolean): void {
   if (json) console.log(JSON.stringify({ video, views, predictions }));

@@ -4,6 +4,7 @@ import { resolveConfig } from "../../train/config.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
 import { UsageError, type Command } from "../command.ts";
+import { DECODER_HELP, takeDecoder } from "../decoder.ts";
 
 export function optionTable(defaults: Record<string, unknown>): string {
   return Object.entries(defaults)
@@ -27,6 +28,7 @@ function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string |
 }
 
 export function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): { config: T; json: boolean } {
+  argv = takeDecoder(argv); // --decoder libav|ffmpeg-cli: the process's (and its loader workers') video reader
   const json = argv.includes("--json");
   const { config, rest } = (() => {
     try {
@@ -74,6 +76,7 @@ and checkpoints (written atomically); Ctrl-C saves and stops; --resume continues
 
 Options (defaults; a JSON --config file may set any of them, flags win):
 ${optionTable(PRETRAIN_DEFAULTS)}
+${DECODER_HELP}
 
 Example:
   videomae pretrain --lists k400_unlabelled.csv,ssv2_unlabelled.csv --model pretrain_videomae_base_patch16_224 \\
@@ -103,6 +106,7 @@ a pre-training checkpoint (encoder weights; fc_norm and head start fresh), or a 
 
 Options (defaults; a JSON --config file may set any of them, flags win):
 ${optionTable(FINETUNE_DEFAULTS)}
+${DECODER_HELP}
 ${DISTRIBUTED_HELP}`,
   async run(argv) {
     const { config, json } = parse(FINETUNE_DEFAULTS, argv);
