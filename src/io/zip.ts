@@ -25,8 +25,12 @@ import { LimitExceededError, TruncatedFileError, ZipFormatError } from "./errors
 import { RandomAccessFile, u16le, u32le, u64le } from "./file.ts";
 import { copyBytes } from "./raw.ts";
 
-/** Any deflated entry may inflate to this many bytes, whatever its compressed size. */
-const INFLATE_ALLOWANCE = 32 * 1024 * 1024;
+/**
+ * Any deflated entry may inflate to this many bytes, whatever its compressed size. Small, as a
+ * pickle's objects take ~40x its bytes in memory: a 32 MiB data.pkl of EMPTY_LIST opcodes
+ * deflates to 32 KB but unpickles into a gigabyte of arrays.
+ */
+const INFLATE_ALLOWANCE = 1024 * 1024;
 /**
  * Beyond the allowance, an entry may declare at most this many bytes per compressed byte.
  * Tensor data deflates ~1.1x and pickles ~5x; deflate's physical limit is ~1032x, reached

@@ -111,6 +111,12 @@ describe("hostile checkpoints: deflate", () => {
     assert.match(err.message, /inflates to more than its declared 64 bytes/);
   });
 
+  test("a deflated data.pkl of 30 MiB from 30 KB is refused before inflating", GUARD, async () => {
+    const { err, path } = await run("deflate bomb (pickle)");
+    assertTyped(err, path, LimitExceededError);
+    assert.match(err.message, /archive\/data\.pkl/);
+  });
+
   test("many views of one deflated storage stop at the archive's inflation budget", GUARD, async () => {
     const { err, path } = await run("deflate bomb (many views)");
     assertTyped(err, path, LimitExceededError);

@@ -236,17 +236,32 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     expect: "ZipFormatError",
   },
   {
-    // 50 tensors viewing one 24 MiB deflated storage (~24 KB compressed): each read would
-    // inflate the whole entry again.
+    // 30 MiB of EMPTY_LIST opcodes as a deflated data.pkl (~30 KB): would unpickle into ~1 GB of arrays.
+    name: "deflate bomb (pickle)",
+    file: "deflate_pickle.pth",
+    build: () => {
+      const pickle = bytes(PROTO2, new Uint8Array(30 * 1024 * 1024).fill(0x5d), STOP);
+      return zipArchive([{ name: "archive/data.pkl", data: pickle, deflate: true }]);
+    },
+    expect: "LimitExceededError",
+  },
+  {
+    // 10 tensors viewing one 12 MiB deflated storage of random 0/1 bytes (~2 MB compressed,
+    // a plausible ratio, too big to cache): each read inflates the whole entry again.
     name: "deflate bomb (many views)",
     file: "deflate_views.pth",
-    build: async () => {
-      const n = 24 * 1024 * 1024;
-      const raw = await deflatedZeros(n);
+    build: () => {
+      const n = 12 * 1024 * 1024;
+      const data = new Uint8Array(n);
+      let x = 12345;
+      for (let i = 0; i < n; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        data[i] = x >>> 31;
+      }
       const items: [string, Uint8Array][] = [];
-      for (let i = 0; i < 50; i++) items.push([`t${i}`, tensorPickle("0", n / 4, i, [n / 4 - i], [1])]);
-      return pthArchive(model(...items), { "0": new Uint8Array(0) }, {
-        storageEntries: (k) => ({ name: `archive/data/${k}`, data: new Uint8Array(0), raw, declaredSize: n, declaredCrc: zerosCrc(n) }),
+      for (let i = 0; i < 10; i++) items.push([`t${i}`, tensorPickle("0", n / 4, i, [n / 4 - i], [1])]);
+      return pthArchive(model(...items), { "0": data }, {
+        storageEntries: (k, d) => ({ name: `archive/data/${k}`, data: d, deflate: true }),
       });
     },
     expect: "LimitExceededError",
