@@ -7,9 +7,10 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { writeNpy } from "../../io/npy.ts";
-import { FfmpegReader, type ResizeSpec } from "../../video/index.ts";
+import { createVideoReader, type ResizeSpec } from "../../video/index.ts";
 import { assertFile } from "../../video/probe.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
 export const framesCommand: Command = {
   name: "frames",
@@ -28,6 +29,7 @@ Options:
   --width W --height H
                    resize to exactly W×H instead (aspect ratio not kept)
   --json           print {"out", "shape", "dtype", "indices"} as JSON
+${DECODER_HELP}
 
 Example:
   videomae frames clip.mp4 --indices 0,4,8,12 --size 224 --out frames.npy
@@ -42,9 +44,11 @@ Example:
         width: { type: "string" },
         height: { type: "string" },
         json: { type: "boolean" },
+        ...decoderOption,
       },
       true,
     );
+    useDecoder(values.decoder);
     if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     if (values.indices === undefined) throw new UsageError("--indices is required, e.g. --indices 0,4,8");
     if (!values.out) throw new UsageError("--out FILE.npy is required");
@@ -53,7 +57,7 @@ Example:
     const path = positionals[0]!;
     await assertFile(path, "check the path on the command line");
 
-    const clip = await new FfmpegReader().readFrames(path, indices, size);
+    const clip = await createVideoReader().readFrames(path, indices, size);
     const shape = [clip.frames, clip.height, clip.width, 3];
     await mkdir(dirname(values.out), { recursive: true });
     await writeNpy(values.out, { dtype: "uint8", shape, data: clip.data });

@@ -2,31 +2,37 @@
  * `videomae probe VIDEO [--json]`: what the video reader sees in a file — displayed size, frame
  * rate, frame count (the valid frame indices are 0..frames−1), duration, rotation and codec.
  */
-import { FfmpegReader, type VideoInfo } from "../../video/index.ts";
+import { createVideoReader, type VideoInfo } from "../../video/index.ts";
 import { assertFile } from "../../video/probe.ts";
 import { UsageError, parseOptions, type Command } from "../command.ts";
+import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
 export const probeCommand: Command = {
   name: "probe",
   help: `Usage: videomae probe VIDEO [--json]
 
-Runs ffprobe through the same reader the data loaders use and prints what they will see: the
+Probes the video with the same reader the data loaders use and prints what they will see: the
 displayed size (after rotation metadata is applied), frames per second, the number of frames
-(valid frame indices are 0..frames-1), duration, rotation and codec.
+(valid frame indices are 0..frames-1), duration, rotation and codec. With the in-process decoder
+(libav) the frame count is the number of frames the decoder really outputs (the whole video is
+decoded once); with ffmpeg-cli it is the container's count, as ffprobe reports it.
 
 Options:
-  --json   print one JSON object with the fields
-           path, width, height, fps, frameCount, durationSec, rotation, codec
+  --json           print one JSON object with the fields
+                   path, width, height, fps, frameCount, durationSec, rotation, codec
+${DECODER_HELP}
 
 Example:
   videomae probe clip.mp4
   videomae probe clip.mp4 --json`,
   async run(argv) {
-    const { values, positionals } = parseOptions(argv, { json: { type: "boolean" } }, true);
+    const { values, positionals } = parseOptions(argv, { json: { type: "boolean" }, ...decoderOption }, true);
+    useDecoder(values.decoder);
     if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     const path = positionals[0]!;
     await assertFile(path, "check the path on the command line");
-    const full = await new FfmpegReader().probe(path);
+    const reader = createVideoReader({ exactFrameCount: true });
+    const full = await reader.probe(path);
     // Only the VideoInfo fields: the reader's seek internals are not part of the stable output.
     const info: VideoInfo = {
       path: full.path,
