@@ -180,6 +180,8 @@ const CODE_EXECUTION_NAMES: ReadonlySet<string> = new Set([
  */
 export function isCodeExecutionGlobal(module: string, name: string): boolean {
   const top = module.split(".")[0]!;
+  // os.path is string manipulation (refused all the same, but not called a payload).
+  if (module === "os.path") return false;
   return CODE_EXECUTION_MODULES.has(module) || CODE_EXECUTION_MODULES.has(top) || CODE_EXECUTION_NAMES.has(`${module}.${name}`);
 }
 
