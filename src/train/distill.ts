@@ -53,7 +53,7 @@ export const DISTILL_DEFAULTS = {
 };
 export type DistillOptions = typeof DISTILL_DEFAULTS;
 
-/** A loaded teacher: what `loadModelForInference` (src/eval) gives, injected so train/ does not import eval/. */
+/** A loaded teacher. The loader is a parameter (src/eval/teacher.ts has the usual one) because train/ sits below eval/. */
 export interface Teacher {
   model: VisionTransformer;
   labels: string[] | null;

@@ -14,7 +14,8 @@ import { before, describe, test } from "node:test";
 import { generateSynthDataset } from "../../src/data/synth/dataset.ts";
 import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { createConfig, createModel, type VisionTransformer } from "../../src/models/index.ts";
-import { DISTILL_DEFAULTS, distill, type DistillOptions, type TeacherLoader } from "../../src/train/distill.ts";
+import { loadTeacher } from "../../src/eval/teacher.ts";
+import { DISTILL_DEFAULTS, distill, type DistillOptions } from "../../src/train/distill.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../../src/train/finetune.ts";
 import { loadCheckpoint, MetricsLog, saveCheckpoint } from "../../src/train/index.ts";
 
@@ -24,10 +25,6 @@ const bin = join(import.meta.dirname, "../../bin/videomae.mjs");
 const input = { imgSize: 32, numFrames: 4, patchSize: 8, samplingRate: 2, workers: 0, cacheMib: 32 };
 const teacherArch = { model: "vit_small_patch16_224", embedDim: 32, depth: 2, numHeads: 2 };
 const studentArch = { model: "vit_small_patch16_224", embedDim: 16, depth: 1, numHeads: 2 };
-const loadTeacher: TeacherLoader = async (checkpoint, model) => {
-  const m = await loadModelForInference<VisionTransformer>({ checkpoint, model: model ?? undefined, kind: "vit" });
-  return { model: m.model, labels: m.labels };
-};
 let teacher = "";
 let teacher3 = "";
 

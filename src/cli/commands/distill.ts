@@ -1,14 +1,8 @@
 /** `videomae distill`: options from defaults ← --config JSON ← flags, as pretrain/finetune. */
-import { loadModelForInference } from "../../eval/load_model.ts";
-import type { VisionTransformer } from "../../models/index.ts";
-import { DISTILL_DEFAULTS, distill, type TeacherLoader } from "../../train/distill.ts";
+import { loadTeacher } from "../../eval/teacher.ts";
+import { DISTILL_DEFAULTS, distill } from "../../train/distill.ts";
 import type { Command } from "../command.ts";
 import { DISTRIBUTED_HELP, optionTable, parse, runMaybeDistributed } from "./train.ts";
-
-const loadTeacher: TeacherLoader = async (checkpoint, model) => {
-  const m = await loadModelForInference<VisionTransformer>({ checkpoint, model: model ?? undefined, kind: "vit" });
-  return { model: m.model, labels: m.labels };
-};
 
 export const distillCommand: Command = {
   name: "distill",
