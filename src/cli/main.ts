@@ -19,6 +19,7 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
   { name: "predict", summary: "classify video files: labelled top-k", load: async () => (await import("./commands/predict.ts")).predictCommand },
   { name: "extract", summary: "sliding-window features for temporal action detection (.npy per video)", load: async () => (await import("./commands/extract.ts")).extractCommand },
   { name: "export", summary: "export a fine-tuned classifier to ONNX (+ preprocessing/labels JSON) for onnxruntime and the browser", load: async () => (await import("./commands/export.ts")).exportCommand },
+  { name: "web", summary: "serve the in-browser classifier page for an exported ONNX model (onnxruntime-web: WebGPU or WASM)", load: async () => (await import("./commands/web.ts")).webCommand },
   { name: "reconstruct", summary: "picture of a masked autoencoder's reconstruction of a video clip (PNG)", load: async () => (await import("./commands/reconstruct.ts")).reconstructCommand },
   { name: "info", summary: "describe a model: parameters, GMACs, token counts and sequence lengths", load: async () => (await import("./commands/info.ts")).infoCommand },
   { name: "forward", summary: "run a model on an .npy input (logits, features, or pretraining predictions and loss)", load: async () => (await import("./commands/forward.ts")).forwardCommand },

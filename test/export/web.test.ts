@@ -1,0 +1,124 @@
+/**
+ * The browser page end to end: `videomae web` serves an exported tiny model, Debian's chromium
+ * (driven by playwright-core) loads it, a fixture clip is picked in the page, and the rendered
+ * top-k must agree with `videomae predict` on the same clip: same labels in the same order,
+ * probabilities within 1e-3. The page decodes the frames itself (<video> seeking + WebCodecs
+ * planes converted like ffmpeg's swscale); the only remaining differences are float32
+ * summation orders in onnxruntime-web vs libtorch (~1e-6). A screenshot goes to
+ * out/test/web/page.png.
+ *
+ * Also checks the page's YUV → RGB conversion (web/src/yuv.ts) against ffmpeg in Node, pixel
+ * for pixel, on the same clip.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { loadModelForInference } from "../../src/eval/load_model.ts";
+import { exportOnnx } from "../../src/export/onnx/index.ts";
+import type { VisionTransformer } from "../../src/models/vit.ts";
+import { FfmpegReader } from "../../src/video/index.ts";
+import { yuv420ToRgb } from "../../web/src/yuv.ts";
+import { fixtures } from "../helpers.ts";
+import { tinyConfigFile } from "./helpers.ts";
+
+const root = join(import.meta.dirname, "../..");
+const bin = join(root, "bin/videomae.mjs");
+const ckpt = join(fixtures, "checkpoints", "vit_model_fp32.pth");
+const clip = join(fixtures, "clips", "realshort.mp4");
+const CHROMIUM = process.env.VIDEOMAE_CHROMIUM ?? "/usr/bin/chromium";
+const noBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; npm test's set-up tries) or set VIDEOMAE_CHROMIUM`;
+
+describe("browser page (videomae web)", () => {
+  test("yuv420ToRgb reproduces ffmpeg's yuv420p → rgb24 bit for bit", async () => {
+    const { width: W, height: H } = await new FfmpegReader().probe(clip);
+    const yuv = execFileSync("ffmpeg", ["-v", "error", "-i", clip, "-frames:v", "6", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], { maxBuffer: 1 << 26 });
+    const rgb = await new FfmpegReader().readFrames(clip, [0, 1, 2, 3, 4, 5]);
+    const frameBytes = (W * H * 3) / 2;
+    const ours = new Uint8Array(rgb.data.length);
+    for (let t = 0; t < 6; t++) {
+      const f = new Uint8Array(yuv.buffer, yuv.byteOffset + t * frameBytes, frameBytes);
+      const u = f.subarray(W * H);
+      const v = f.subarray(W * H + (W * H) / 4);
+      yuv420ToRgb({ width: W, height: H, y: f, yStride: W, u, uStride: W / 2, v, vStride: W / 2, chromaStep: 1, vOffset: 0 }, ours, t * W * H * 3);
+    }
+    let diff = 0;
+    for (let i = 0; i < ours.length; i++) if (ours[i] !== rgb.data[i]) diff++;
+    assert.equal(diff, 0, `${diff} of ${ours.length} RGB values differ from ffmpeg's`);
+  });
+
+  test("chromium: the page's top-k for a fixture clip = videomae predict's; screenshot", { skip: noBrowser, timeout: 300_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "vm-web-"));
+    const cfg = tinyConfigFile(dir);
+    const labels = ["archery", "bowling", "cycling", "diving", "fencing"];
+    const { model } = await loadModelForInference<VisionTransformer>({ checkpoint: ckpt, configFile: cfg, kind: "vit" });
+    const onnx = exportOnnx(model, { out: join(dir, "tiny.onnx"), labels }).onnx;
+    const labelsFile = join(dir, "labels.txt");
+    writeFileSync(labelsFile, labels.join("\n") + "\n");
+    const pr = spawnSync(process.execPath, [bin, "predict", clip, "--checkpoint", ckpt, "--config", cfg, "--labels", labelsFile, "--top-k", "5", "--json"], { encoding: "utf8" });
+    assert.equal(pr.status, 0, pr.stderr);
+    const expected = JSON.parse(pr.stdout).predictions as { label: string; score: number }[];
+
+    const server = spawn(process.execPath, [bin, "web", "--model", onnx, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    server.stderr.on("data", (d) => (stderr += d));
+    const { chromium } = await import("playwright-core");
+    let browser: Awaited<ReturnType<typeof chromium.launch>> | null = null;
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        server.stdout.on("data", (d) => {
+          out += d;
+          const m = /serving .* at (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server.once("exit", (code) => reject(new Error(`videomae web exited with ${code}: ${stderr}`)));
+      });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      const page = await browser.newPage({ viewport: { width: 960, height: 820 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(url);
+      type State = { ready: boolean; error: string | null; runs: number; backend: string; result: { conversion: string; indices: number[]; frameCount: number } | null };
+      const state = () => page.evaluate(() => (globalThis as unknown as { videomae: State }).videomae);
+      await page.waitForFunction(() => {
+        const s = (globalThis as unknown as { videomae?: State }).videomae;
+        return s && (s.ready || s.error);
+      }, null, { timeout: 240_000 });
+      assert.equal((await state()).error, null);
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated), true, "COOP/COEP headers make the page cross-origin isolated (WASM threads)");
+      await page.setInputFiles("#file", clip);
+      await page.waitForFunction(() => {
+        const s = (globalThis as unknown as { videomae: State }).videomae;
+        return s.runs > 0 || s.error;
+      }, null, { timeout: 240_000 });
+      const s = await state();
+      assert.equal(s.error, null);
+      t.diagnostic(`backend: ${s.backend}; frames ${s.result!.indices.join(",")} of ${s.result!.frameCount}; RGB via ${s.result!.conversion}`);
+      const rendered = await page.$$eval("#top5 li", (lis) => lis.map((li) => {
+        const data = (li as unknown as { dataset: Record<string, string> }).dataset;
+        return { label: data.label!, score: Number(data.score), text: li.textContent ?? "" };
+      }));
+      assert.equal(rendered.length, 5);
+      assert.equal(rendered[0]!.label, expected[0]!.label, "same top-1");
+      assert.deepEqual(rendered.map((r) => r.label), expected.map((e) => e.label));
+      rendered.forEach((r, i) => {
+        assert.ok(Math.abs(r.score - expected[i]!.score) <= 1e-3, `${r.label}: page ${r.score} vs predict ${expected[i]!.score}`);
+        assert.ok(r.text.includes(`${(r.score * 100).toFixed(2)}%`), "the percentage is rendered");
+      });
+      assert.equal(await page.locator("#strip canvas").count(), s.result!.indices.length);
+      assert.ok((await page.locator("#timings tr").count()) >= 5, "a time per stage");
+      const outDir = join(root, "out", "test", "web");
+      mkdirSync(outDir, { recursive: true });
+      const shot = join(outDir, "page.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot: ${shot}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser?.close();
+      server.kill("SIGTERM");
+    }
+  });
+});
