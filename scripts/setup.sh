@@ -33,6 +33,7 @@ fi
 for arg in "$@"; do
   case "$arg" in
     --with-python-torch) want+=(python3-torch python3-av) ;;
+    --with-browser) with_browser=1 ;;
     *) die "unknown option $arg" ;;
   esac
 done
@@ -67,6 +68,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
     die "apt-get install failed for: ${missing[*]} (see the apt output above)"
+fi
+
+# Debian's chromium, only for the browser test (test/export/web.test.ts, npm test passes
+# --with-browser); when it cannot be installed that test skips and says why.
+if [ "${with_browser:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+    sudo_b=(); [ "$(id -u)" -eq 0 ] || sudo_b=(sudo -n)
+    say "installing chromium (browser test)"
+    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -n 1)" ] || "${sudo_b[@]}" apt-get update -q || true
+    DEBIAN_FRONTEND=noninteractive "${sudo_b[@]}" apt-get install -y -q --no-install-recommends chromium ||
+      say "warning: apt-get could not install chromium; the browser test will be skipped"
+  else
+    say "warning: chromium missing and not installable here (not root, no password-less sudo); the browser test will be skipped"
+  fi
 fi
 
 # ---------------------------------------------------------------- 2. npm dependencies
