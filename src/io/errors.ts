@@ -17,6 +17,21 @@ export class CheckpointIoError extends Error {
   }
 }
 
+/**
+ * The file cannot be opened for reading: missing, unreadable, a directory, or not a regular
+ * file (a FIFO would block the open forever). `code` keeps the system error code when there is
+ * one (`ENOENT`, `EACCES`, ...), so callers that test `err.code` still can.
+ */
+export class FileAccessError extends CheckpointIoError {
+  constructor(
+    file: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(file, message);
+  }
+}
+
 /** The file ends before a structure it declares (cut download, interrupted copy). */
 export class TruncatedFileError extends CheckpointIoError {}
 
@@ -77,7 +92,13 @@ export function asCheckpointError(path: string, err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code === "string" && typeof e.syscall === "string") return err; // fs errors keep their code (ENOENT, EACCES, ...)
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  const out = new CheckpointFormatError(path, `${path}: cannot read the file (corrupt or unsupported content: ${detail.slice(0, 300)}).`);
+  const out = new UnexpectedContentError(path, `${path}: cannot read the file (corrupt or unsupported content: ${detail.slice(0, 300)}).`);
   (out as { cause?: unknown }).cause = err;
   return out;
 }
+
+/**
+ * A reader met content it did not anticipate and failed with an untyped exception (kept as
+ * `cause`); reported as a corrupt file. The fuzz tests count these as findings.
+ */
+export class UnexpectedContentError extends CheckpointFormatError {}

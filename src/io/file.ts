@@ -6,8 +6,8 @@
  * (byteOffset 0), so callers may view the bytes through any typed array without alignment
  * worries.
  */
-import { open, type FileHandle } from "node:fs/promises";
-import { TruncatedFileError } from "./errors.ts";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { FileAccessError, TruncatedFileError } from "./errors.ts";
 
 export class RandomAccessFile {
   private closed = false;
@@ -20,8 +20,23 @@ export class RandomAccessFile {
     readonly size: number,
   ) {}
 
+  /** Open a regular file; anything else is a FileAccessError naming it (checked before opening: a FIFO would block). */
   static async open(path: string): Promise<RandomAccessFile> {
-    const handle = await open(path, "r");
+    let kind: string | null = null;
+    try {
+      const st = await stat(path);
+      if (st.isDirectory()) kind = "a directory";
+      else if (!st.isFile()) kind = st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device or other special file";
+    } catch (err) {
+      throw accessError(path, err);
+    }
+    if (kind) throw new FileAccessError(path, `${path}: is ${kind}, not a file. Give the path of the checkpoint file itself.`);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (err) {
+      throw accessError(path, err);
+    }
     try {
       const st = await handle.stat();
       return new RandomAccessFile(path, handle, st.size);
@@ -70,6 +85,18 @@ export class RandomAccessFile {
     this.closed = true;
     await this.handle.close();
   }
+}
+
+function accessError(path: string, err: unknown): FileAccessError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT" ? "no such file; check the path"
+    : code === "EACCES" || code === "EPERM" ? "permission denied; check the file's permissions"
+    : code === "ENOTDIR" ? "a part of the path is not a directory; check the path"
+    : `cannot open it (${(err as Error).message})`;
+  const out = new FileAccessError(path, `${path}: ${why}.`, code);
+  (out as { cause?: unknown }).cause = err;
+  return out;
 }
 
 /** Little-endian integer readers over a byte array (u64 checked to stay a safe JS integer). */

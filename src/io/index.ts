@@ -2,7 +2,10 @@
 export {
   CheckpointFormatError,
   CheckpointIoError,
+  FileAccessError,
+  ForbiddenGlobalError,
   LegacyCheckpointError,
+  LimitExceededError,
   NpyFormatError,
   PickleError,
   SafetensorsFormatError,

@@ -165,3 +165,21 @@ describe("streamed inflation", () => {
     assert.ok(new ZipFormatError(p, "x") instanceof CheckpointIoError);
   });
 });
+
+describe("opening", () => {
+  test("a missing file, a directory and a FIFO are FileAccessErrors naming the path (a FIFO does not block)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { FileAccessError } = await import("../../src/io/errors.ts");
+    const { openPth } = await import("../../src/io/pth.ts");
+    const { openSafetensors } = await import("../../src/io/safetensors.ts");
+    const missing = join(tmp.dir, "nope.pth");
+    for (const open of [openPth, openSafetensors, readNpy]) {
+      await assert.rejects(open(missing), (e: unknown) => e instanceof FileAccessError && e.code === "ENOENT" && e.message.startsWith(`${missing}: no such file`));
+      await assert.rejects(open(tmp.dir), (e: unknown) => e instanceof FileAccessError && /is a directory/.test(e.message));
+    }
+    const fifo = join(tmp.dir, "pipe.pth");
+    if (spawnSync("mkfifo", [fifo]).status === 0) {
+      await assert.rejects(openPth(fifo), (e: unknown) => e instanceof FileAccessError && e.file === fifo && /FIFO/.test(e.message));
+    }
+  });
+});

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ListFileError } from "../../src/data/errors.ts";
 import { parseList, type ListFormat } from "../../src/data/lists.ts";
-import { CheckpointIoError } from "../../src/io/errors.ts";
+import { CheckpointIoError, UnexpectedContentError } from "../../src/io/errors.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { openPth } from "../../src/io/pth.ts";
 import { openSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
@@ -248,7 +248,7 @@ for (let i = 0; i < maxIterations && Date.now() < deadline; i++) {
     counts.loaded++;
   } catch (err) {
     // A typed error that only wraps an unexpected exception (asCheckpointError) is still a finding.
-    const wrapped = (err as { cause?: unknown }).cause !== undefined;
+    const wrapped = err instanceof UnexpectedContentError;
     if (target.typed(err, path) && !wrapped) {
       counts.typed++;
       continue;
