@@ -16,7 +16,7 @@
 import { gatherRows } from "../io/convert.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 import { openStateDict, type StateDictOptions } from "../io/state_dict.ts";
-import { rawToTensor } from "../io/tensors.ts";
+import { lazyToTensor, rawToTensor } from "../io/tensors.ts";
 import { formatLoadReport, StateDictError, type LoadReport } from "../nn/module.ts";
 import { noGrad } from "../torch/autograd.ts";
 import type { DType } from "../torch/dtype.ts";
@@ -118,9 +118,11 @@ export async function loadCheckpointInto(
       const target = own.get(key);
       if (!target || mismatched.has(key)) continue;
       if ((key === "head.weight" || key === "head.bias") && report.head === "fresh") continue;
-      let raw = await lazy.read();
-      if (headRows && (key === "head.weight" || key === "head.bias")) raw = gatherRows(raw, headRows);
-      const t = rawToTensor(raw);
+      // A zero-stride (expanded) tensor arrives as a libtorch view of its stored part; copy_ broadcasts it.
+      const t =
+        headRows && (key === "head.weight" || key === "head.bias")
+          ? rawToTensor(gatherRows(await lazy.read(), headRows))
+          : await lazyToTensor(lazy);
       noGrad(() => target.copy_(t));
       t.dispose();
       report.loaded.push(key);
