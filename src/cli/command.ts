@@ -1,6 +1,8 @@
 /** What every CLI command provides, and the shared option parsing. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
+import { checkRange } from "./options/ranges.ts";
+
 export interface Command {
   name: string;
   /** Full --help text: usage, options with defaults, an example. */
@@ -27,10 +29,11 @@ export function parseOptions<O extends Options>(argv: string[], options: O, allo
   }
 }
 
-/** A numeric option value, or the default; rejects non-numbers. */
+/** A numeric option value, or the default; rejects non-numbers and values outside the option's range (options/ranges.ts). */
 export function num(value: string | undefined, dflt: number, name: string): number {
   if (value === undefined) return dflt;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${value}'`);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${value}'`);
+  checkRange(name, n);
   return n;
 }

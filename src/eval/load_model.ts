@@ -5,7 +5,8 @@
  *  - official `.pth` files need the architecture (`--model NAME` or a config); the number of
  *    classes is read from the checkpoint's head.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { readLabelNames } from "../data/labels.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { openStateDict } from "../io/state_dict.ts";
@@ -52,7 +53,26 @@ async function headRows(file: string): Promise<number | null> {
   }
 }
 
+/** A missing or mistaken --checkpoint, said plainly (instead of a raw ENOENT from deep inside a reader). */
+function checkCheckpointPath(file: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    throw new ModelSpecError(
+      `checkpoint not found: ${file}; check the --checkpoint path (a training run writes checkpoint-last.safetensors ` +
+        `and checkpoint-best.safetensors into its --out folder; official weights are .pth files)`,
+    );
+  }
+  if (st.isDirectory()) {
+    const inside = ["checkpoint-best.safetensors", "checkpoint-last.safetensors"].map((n) => join(file, n)).find((p) => existsSync(p));
+    throw new ModelSpecError(`--checkpoint ${file} is a folder, not a checkpoint file; give a file${inside ? `, e.g. ${inside}` : " (.safetensors or .pth)"}`);
+  }
+  if (!st.isFile()) throw new ModelSpecError(`--checkpoint ${file} is not a regular file (a FIFO or device); give the checkpoint file itself`);
+}
+
 export async function loadModelForInference<M extends VisionTransformer | PretrainVisionTransformer>(spec: ModelSpec): Promise<LoadedModel<M>> {
+  checkCheckpointPath(spec.checkpoint);
   let cfg: ModelConfig;
   let labels: string[] | null = null;
   if (await isTrainingCheckpoint(spec.checkpoint)) {

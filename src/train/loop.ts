@@ -13,7 +13,7 @@
  * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients.
  * Only rank 0 writes files and shows progress; every rank resumes from the same checkpoint.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { Module } from "../nn/module.ts";
@@ -28,6 +28,7 @@ import { MetricsLog } from "./metrics.ts";
 import { curvesSvg, type Chart } from "./plot.ts";
 import { Progress } from "./progress.ts";
 import { StopRequest } from "./signals.ts";
+import { ensureWritableDir, writingFile } from "../util/output.ts";
 
 export class NonFiniteLossError extends Error {
   constructor(
@@ -135,7 +136,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   const bestPath = join(o.runDir, "checkpoint-best.safetensors");
   const metrics = new MetricsLog(join(o.runDir, "metrics.jsonl"));
   if (isMain) {
-    mkdirSync(o.runDir, { recursive: true });
+    ensureWritableDir(o.runDir); // created and proven writable now, not at the first checkpoint
     writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
   }
 
@@ -177,7 +178,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     const tensors = new Map<string, Tensor>();
     if (o.generator) tensors.set("generator", o.generator.getState());
     const aux = new Map([...(o.auxiliary?.stateDict() ?? [])].map(([k, t]) => [`aux.${k}`, t])); // live tensors: not disposed
-    await saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best, badFiles: o.data?.badFiles.slice(0, MAX_SAVED_BAD_FILES) ?? [] }, config: o.config });
+    await writingFile(path, () => saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best, badFiles: o.data?.badFiles.slice(0, MAX_SAVED_BAD_FILES) ?? [] }, config: o.config }));
     for (const t of tensors.values()) t.dispose();
   };
   const writeCurves = () => {

@@ -5,13 +5,19 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
+import { outputError } from "../util/output.ts";
+
 export type MetricRecord = { kind: string; step: number } & Record<string, number | string | null>;
 
 export class MetricsLog {
   constructor(readonly path: string) {}
 
   append(rec: MetricRecord): void {
-    appendFileSync(this.path, JSON.stringify({ ...rec, time: new Date().toISOString() }) + "\n");
+    try {
+      appendFileSync(this.path, JSON.stringify({ ...rec, time: new Date().toISOString() }) + "\n");
+    } catch (err) {
+      throw outputError(err, this.path); // ENOSPC & co. naming metrics.jsonl
+    }
   }
 
   /** Every record (a torn last line from a crash is skipped). */

@@ -4,7 +4,7 @@
  * "ENOENT … mkdir" for a read-only parent) name neither the file nor the fix, and a long run
  * that only finds out when it first writes has wasted its time.
  */
-import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 /** An output file or folder cannot be written. `path` is the file or folder concerned. */
@@ -85,6 +85,26 @@ export function ensureWritableDir(dir: string, option = "--out"): void {
   }
 }
 
+/**
+ * Checks, without creating anything, that `dir` could be created and written: it is a writable
+ * folder, or its nearest existing ancestor is. For command-line checks before work starts
+ * (the run itself creates the folder later with ensureWritableDir).
+ */
+export function checkWritableDir(dir: string, option = "--out"): void {
+  const target = resolve(dir);
+  if (existsSync(target)) return ensureWritableDir(dir, option); // creates nothing: it exists
+  const base = existingAncestor(target);
+  if (!base) throw new OutputError(dir, `cannot create the output folder ${dir}: no part of its path exists; choose another folder (${option})`);
+  const probe = join(base, `.videomae-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, "");
+    unlinkSync(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new OutputError(dir, `cannot create the output folder ${dir}: ${base} does not allow creating anything (read-only, virtual or not yours) [${code}]; choose a folder you may write to (${option})`, code);
+  }
+}
+
 /** Checks that the folder of an output file exists (creating it) and is writable. */
 export function ensureWritableFileDir(file: string, option = "--out"): void {
   ensureWritableDir(dirname(resolve(file)), option);
@@ -117,11 +137,14 @@ function makeDirs(dir: string, option: string): void {
 function existingAncestor(dir: string): string | null {
   let d = resolve(dir);
   for (;;) {
+    let st;
     try {
-      if (statSync(d).isDirectory()) return d;
+      st = statSync(d);
     } catch {
-      // keep climbing
+      st = null; // missing: keep climbing
     }
+    if (st?.isDirectory()) return d;
+    if (st && d !== resolve(dir)) throw new OutputError(dir, `cannot create the output folder ${dir}: ${d} is a file, not a folder; choose another path`);
     const up = dirname(d);
     if (up === d) return null;
     d = up;

@@ -4,6 +4,7 @@ import { evaluateList } from "../../eval/evaluate.ts";
 import { loadModelForInference } from "../../eval/load_model.ts";
 import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
+import { ensureWritableFileDir } from "../../util/output.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
@@ -45,6 +46,7 @@ Example:
     });
     useDecoder(v.decoder);
     if (!v.test || !v.checkpoint) throw new UsageError("--test LIST and --checkpoint FILE are required");
+    if (v.predictions) ensureWritableFileDir(v.predictions, "--predictions"); // before the whole test set runs
     const { clips, crops } = parseViews(PRESETS[v.views ?? ""] ?? v.views ?? "5x3");
     const sampling = (v.sampling ?? "dense") as "dense" | "segment";
     if (sampling !== "dense" && sampling !== "segment") throw new UsageError("--sampling must be dense or segment");

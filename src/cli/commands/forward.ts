@@ -9,6 +9,7 @@ import { createConfig, isModelName, MODEL_NAMES, type ModelConfig } from "../../
 import { createModel, describeLoad, loadCheckpointInto, pretrainLoss, PretrainVisionTransformer, targetOptions, VisionTransformer } from "../../models/index.ts";
 import { configFromOfficialFields } from "../../models/official_config.ts";
 import { autocast, noGrad, tidy } from "../../torch/index.ts";
+import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { UsageError, parseOptions, type Command } from "../command.ts";
 
 async function readMask(path: string, what: string): Promise<Uint8Array> {
@@ -88,6 +89,9 @@ Example:
     if (v.pretrain && !isPretrain) throw new UsageError(`--pretrain needs a pre-training model, '${v.model}' is a fine-tune model`);
     if (isPretrain && !v["encoder-mask"]) throw new UsageError("the pre-training form needs --encoder-mask E.npy");
 
+    // Before the model runs (minutes for the big ones): the outputs must be writable.
+    const outs = [v.out, ...(v["loss-out"] ? [v["loss-out"]] : [])];
+    for (const f of outs) ensureWritableFileDir(f);
     const model = createModel(cfg);
     const report = await loadCheckpointInto(model, v.checkpoint);
     if (!v.quiet) process.stderr.write(describeLoad(report) + "\n");
@@ -97,7 +101,7 @@ Example:
 
     if (model instanceof VisionTransformer) {
       const out = run(() => tidy(() => (v.features ? model.forwardFeatures(input) : model.forward(input)).float()));
-      await writeNpy(v.out, tensorToRaw(out));
+      await writingFile(v.out, () => writeNpy(v.out!, tensorToRaw(out)));
       return 0;
     }
     const pre = model as PretrainVisionTransformer;
@@ -110,8 +114,9 @@ Example:
         return { pred: p.float(), loss: l.float() };
       }),
     );
-    await writeNpy(v.out, tensorToRaw(pred));
-    if (v["loss-out"]) await writeNpy(v["loss-out"], tensorToRaw(loss));
+    await writingFile(v.out, () => writeNpy(v.out!, tensorToRaw(pred)));
+    const lossOut = v["loss-out"];
+    if (lossOut) await writingFile(lossOut, () => writeNpy(lossOut, tensorToRaw(loss)));
     return 0;
   },
 };

@@ -3,12 +3,11 @@
  * decodes the given frames with the data loaders' reader and saves them as a uint8 NumPy array
  * of shape (T, H, W, 3), RGB — for checking decoding against another tool (decord, PyAV, OpenCV).
  */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 
 import { writeNpy } from "../../io/npy.ts";
 import { createVideoReader, type ResizeSpec } from "../../video/index.ts";
 import { assertFile } from "../../video/probe.ts";
+import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
@@ -56,11 +55,12 @@ Example:
     const size = parseSize(values.size, values.width, values.height);
     const path = positionals[0]!;
     await assertFile(path, "check the path on the command line");
+    ensureWritableFileDir(values.out); // before decoding
 
     const clip = await createVideoReader().readFrames(path, indices, size);
     const shape = [clip.frames, clip.height, clip.width, 3];
-    await mkdir(dirname(values.out), { recursive: true });
-    await writeNpy(values.out, { dtype: "uint8", shape, data: clip.data });
+    const out = values.out;
+    await writingFile(out, () => writeNpy(out, { dtype: "uint8", shape, data: clip.data }));
     if (values.json) console.log(JSON.stringify({ out: values.out, shape, dtype: "uint8", indices }));
     else console.log(`wrote ${values.out}: uint8 array (${shape.join(", ")}) — frames ${indices.join(",")} of ${path}`);
     return 0;

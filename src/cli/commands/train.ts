@@ -3,7 +3,9 @@ import { DataParallel } from "../../distributed/data_parallel.ts";
 import { resolveConfig } from "../../train/config.ts";
 import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
 import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
+import { checkWritableDir } from "../../util/output.ts";
 import { UsageError, type Command } from "../command.ts";
+import { checkRanges } from "../options/ranges.ts";
 import { DECODER_HELP, takeDecoder } from "../decoder.ts";
 
 export function optionTable(defaults: Record<string, unknown>): string {
@@ -38,6 +40,10 @@ export function parse<T extends Record<string, unknown>>(defaults: T, argv: stri
     }
   })();
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}' (options are --key value)`);
+  checkRanges(config as Record<string, unknown>);
+  // Before any data is read or model built: a run that cannot write its folder must fail now.
+  const out = (config as Record<string, unknown>).out;
+  if (typeof out === "string") checkWritableDir(out);
   return { config: config as T, json };
 }
 
