@@ -10,10 +10,12 @@ import { assertFile } from "../../video/probe.ts";
 import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
+import { runFrameRequests } from "./frames_requests.ts";
 
 export const framesCommand: Command = {
   name: "frames",
   help: `Usage: videomae frames VIDEO --indices I,J,... --out FILE.npy [--size S | --width W --height H] [--json]
+       videomae frames --requests REQ.jsonl --out-dir DIR [--size S | --width W --height H]
 
 Decodes the frames at the given 0-based indices (presentation order, as decord's get_batch;
 any order, repeats allowed) and writes them, in that order, as a uint8 RGB array of shape
@@ -30,6 +32,14 @@ Options:
   --json           print {"out", "shape", "dtype", "indices"} as JSON
 ${DECODER_HELP}
 
+Batch mode (one process for many videos, e.g. to check decoding against another tool):
+  --requests FILE  JSON lines {"video": PATH, "indices": [..]} (relative paths resolve against
+                   FILE's folder); line N is decoded into DIR/N.npy (uint8, T×H×W×3); a bad
+                   line or video is reported and skipped, the rest completes; prints a JSON
+                   summary {requests, written, failed, errors: [{line, video, error}]} (exit
+                   code 1 when a line failed)
+  --out-dir DIR    where the .npy files go (created if missing)
+
 Example:
   videomae frames clip.mp4 --indices 0,4,8,12 --size 224 --out frames.npy
   python -c "import numpy as np; print(np.load('frames.npy').shape)"   # (4, 224, 298, 3)`,
@@ -38,6 +48,8 @@ Example:
       argv,
       {
         indices: { type: "string" },
+        requests: { type: "string" },
+        "out-dir": { type: "string" },
         out: { type: "string" },
         size: { type: "string" },
         width: { type: "string" },
@@ -48,6 +60,7 @@ Example:
       true,
     );
     useDecoder(values.decoder);
+    if (values.requests !== undefined || values["out-dir"] !== undefined) return runFrameRequests(values, positionals);
     if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     if (values.indices === undefined) throw new UsageError("--indices is required, e.g. --indices 0,4,8");
     if (!values.out) throw new UsageError("--out FILE.npy is required");
@@ -80,7 +93,7 @@ export function parseIndices(text: string): number[] {
   return out;
 }
 
-function parseSize(size: string | undefined, width: string | undefined, height: string | undefined): ResizeSpec | undefined {
+export function parseSize(size: string | undefined, width: string | undefined, height: string | undefined): ResizeSpec | undefined {
   const positive = (v: string, name: string) => {
     const n = num(v, 0, name);
     if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
