@@ -99,6 +99,10 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     if (p === "/app.js") return send(200, TYPES[".js"]!, script);
     if (p === "/model.onnx") return file(o.model, TYPES[".onnx"]!);
     if (p === "/model.json") return file(sidecar, TYPES[".json"]!);
+    if (p === "/favicon.ico") {
+      res.writeHead(204, headers);
+      return res.end();
+    }
     if (p.startsWith("/ort/")) {
       const name = p.slice(5);
       if (ortFiles.has(name)) return file(join(ortDir, name), TYPES[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream");
