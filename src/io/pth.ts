@@ -123,7 +123,6 @@ export async function openPth(path: string): Promise<PthFile> {
   }
 }
 
-
 async function readArchive(path: string, zip: ZipArchive): Promise<PthFile> {
   const pkl = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (!pkl) {
