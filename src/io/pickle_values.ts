@@ -131,6 +131,10 @@ export const BUILTINS = new Map<string, PickleCallable>([
  */
 export const DATA_CLASSES: ReadonlySet<string> = new Set([
   "argparse.Namespace",
+  // torch.__version__ stored in a checkpoint's metadata (a str subclass); on torch 2.x's
+  // weights_only allow-list too.
+  "torch.torch_version.TorchVersion",
+  "collections.Counter",
   // copyreg._reconstructor(cls, builtins.object, None): protocol 0/1 plain objects.
   "builtins.object",
   "builtins.slice",
