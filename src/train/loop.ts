@@ -249,6 +249,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       let items = 0;
       let nonFinite = 0;
       let extra: Record<string, number> = {};
+      let lastInfo: Record<string, number> = {};
       for await (const batch of o.batches(epoch, startIter * accum)) {
         if (micro === 0) {
           o.optimizer.lr = o.lrSchedule[step]!;
@@ -294,7 +295,8 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
           genAtUpdate = o.generator.getState();
         }
         if (isMain) metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra, ...syncExtra });
-        progress?.tick(1, { loss, lr: o.optimizer.lr });
+        lastInfo = { loss, lr: o.optimizer.lr };
+        progress?.tick(1, lastInfo);
         micro = 0;
         lossSum = 0;
         nonFinite = 0;
@@ -309,7 +311,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         if (step >= (epoch + 1) * o.itersPerEpoch) break;
       }
       const bad = o.data ? o.data.stats.badFiles : 0;
-      progress?.done(bad > 0 ? { "unreadable files": String(bad) } : undefined);
+      progress?.done(bad > 0 ? { ...lastInfo, "unreadable files": String(bad) } : undefined);
       reportData(epoch);
       if (stoppedBy !== "done") break;
       if (o.evaluate) {
