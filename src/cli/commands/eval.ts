@@ -4,7 +4,7 @@ import { evaluateList } from "../../eval/evaluate.ts";
 import { loadModelForInference } from "../../eval/load_model.ts";
 import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
-import { ensureWritableFileDir } from "../../util/output.ts";
+import { ensureWritableFileDir, outputError } from "../../util/output.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
 
@@ -63,7 +63,12 @@ Example:
     });
     const name = (i: number) => loaded.labels?.[i] ?? String(i);
     if (v.predictions) {
-      writeFileSync(v.predictions, videos.map((x) => JSON.stringify({ ...x, labelName: name(x.label), top5: x.top5.map((t) => ({ label: name(t.index), ...t })) })).join("\n") + "\n");
+      const text = videos.map((x) => JSON.stringify({ ...x, labelName: name(x.label), top5: x.top5.map((t) => ({ label: name(t.index), ...t })) })).join("\n") + "\n";
+      try {
+        writeFileSync(v.predictions, text);
+      } catch (e) {
+        throw outputError(e, v.predictions);
+      }
     }
     if (v.json) {
       console.log(JSON.stringify({ views: `${clips}x${crops}`, ...report }));
