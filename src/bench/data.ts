@@ -16,6 +16,7 @@ import { randn, tidy } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 import { disposing } from "../train/batches.ts";
 import { nowSeconds } from "./stats.ts";
+import { runDecodeBench, type DecodeBenchRow } from "./decode.ts";
 
 export interface DataBenchResult {
   videos: number;
@@ -30,10 +31,13 @@ export interface DataBenchResult {
   /** loader / model throughput: ≥ 1 means the loader keeps up. */
   ratio: number;
   verdict: string;
+  /** Decoder comparison (ours vs PyAV vs ffmpeg processes) on made-up 340p/720p clips; see decode.ts. */
+  decode?: { rows: DecodeBenchRow[]; note: string };
 }
 
 export async function runDataBench(o: { dir?: string; quick?: boolean; log?: (s: string) => void } = {}): Promise<DataBenchResult> {
   const log = o.log ?? (() => {});
+  const decode = await runDecodeBench({ quick: o.quick, log });
   const dir = o.dir ?? join(".bench", "data-videos");
   const videos = o.quick ? 8 : 16;
   if (!existsSync(join(dir, "pretrain.csv"))) log(`data: generating synthetic 256² × 64-frame videos in ${dir}`);
@@ -102,5 +106,6 @@ export async function runDataBench(o: { dir?: string; quick?: boolean; log?: (s:
     modelClipsPerSecond: modelCps,
     ratio,
     verdict,
+    decode,
   };
 }
