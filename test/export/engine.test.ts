@@ -16,6 +16,7 @@ import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { predictVideo } from "../../src/eval/predict.ts";
 import { exportOnnx } from "../../src/export/onnx/index.ts";
 import { readNpy } from "../../src/io/npy.ts";
+import { videoClassification } from "../../src/pipeline.ts";
 import type { VisionTransformer } from "../../src/models/vit.ts";
 import { FfmpegReader } from "../../src/video/index.ts";
 import { assertClose, fixtures } from "../helpers.ts";
@@ -69,6 +70,9 @@ describe("onnxruntime engine in predict and extract", async () => {
       same((await predictVideo(model, names, reader, l.video, { clips: 2, crops: 3 })).predictions, l.predictions, `CLI ${l.video}`);
     }
     await assert.rejects(OnnxEngine.load(join(dir, "missing.onnx")), /missing\.onnx: no such model file/);
+    // The task API picks the engine from the file name.
+    const classify = await videoClassification({ checkpoint: modelFile });
+    same((await predictVideo(model, names, reader, real, { topK: 3 })).predictions, await classify(real, { topK: 3 }), "videoClassification(.onnx)");
   });
 
   test("extract: same [windows, D] features; a model without the features output is refused", async () => {

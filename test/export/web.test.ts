@@ -20,7 +20,7 @@ import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { exportOnnx } from "../../src/export/onnx/index.ts";
 import type { VisionTransformer } from "../../src/models/vit.ts";
 import { FfmpegReader } from "../../src/video/index.ts";
-import { yuv420ToRgb } from "../../web/src/yuv.ts";
+import { yuv420ToRgb, type YuvMatrix } from "../../web/src/yuv.ts";
 import { fixtures } from "../helpers.ts";
 import { tinyConfigFile } from "./helpers.ts";
 
@@ -32,21 +32,39 @@ const CHROMIUM = process.env.VIDEOMAE_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; npm test's set-up tries) or set VIDEOMAE_CHROMIUM`;
 
 describe("browser page (videomae web)", () => {
-  test("yuv420ToRgb reproduces ffmpeg's yuv420p → rgb24 bit for bit", async () => {
-    const { width: W, height: H } = await new FfmpegReader().probe(clip);
-    const yuv = execFileSync("ffmpeg", ["-v", "error", "-i", clip, "-frames:v", "6", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], { maxBuffer: 1 << 26 });
-    const rgb = await new FfmpegReader().readFrames(clip, [0, 1, 2, 3, 4, 5]);
-    const frameBytes = (W * H * 3) / 2;
-    const ours = new Uint8Array(rgb.data.length);
-    for (let t = 0; t < 6; t++) {
-      const f = new Uint8Array(yuv.buffer, yuv.byteOffset + t * frameBytes, frameBytes);
-      const u = f.subarray(W * H);
-      const v = f.subarray(W * H + (W * H) / 4);
-      yuv420ToRgb({ width: W, height: H, y: f, yStride: W, u, uStride: W / 2, v, vStride: W / 2, chromaStep: 1, vOffset: 0 }, ours, t * W * H * 3);
+  test("yuv420ToRgb reproduces ffmpeg's yuv420p → rgb24 bit for bit (BT.601/BT.709, limited/full range, odd sizes)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vm-yuv-"));
+    const made = (name: string, size: string, pix: string, tags: string[]) => {
+      const f = join(dir, `${name}.mp4`);
+      execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25:duration=0.12`, "-pix_fmt", pix, ...tags, "-c:v", "libx264", f]);
+      return f;
+    };
+    const cases: { file: string; pix: string; matrix: YuvMatrix; fullRange: boolean }[] = [
+      { file: clip, pix: "yuv420p", matrix: "bt601", fullRange: false }, // untagged camera clip
+      { file: made("odd", "38x22", "yuv420p", []), pix: "yuv420p", matrix: "bt601", fullRange: false },
+      { file: made("bt709", "64x48", "yuv420p", ["-colorspace", "bt709"]), pix: "yuv420p", matrix: "bt709", fullRange: false },
+      { file: made("full", "64x48", "yuvj420p", ["-colorspace", "bt709", "-color_range", "pc"]), pix: "yuvj420p", matrix: "bt709", fullRange: true },
+    ];
+    const reader = new FfmpegReader();
+    for (const c of cases) {
+      const { width: W, height: H } = await reader.probe(c.file);
+      const frames = 3;
+      const yuv = execFileSync("ffmpeg", ["-v", "error", "-i", c.file, "-frames:v", String(frames), "-f", "rawvideo", "-pix_fmt", c.pix, "-"], { maxBuffer: 1 << 26 });
+      const rgb = await reader.readFrames(c.file, [0, 1, 2]);
+      const cw = Math.ceil(W / 2);
+      const ch = Math.ceil(H / 2);
+      const frameBytes = W * H + 2 * cw * ch;
+      const ours = new Uint8Array(rgb.data.length);
+      for (let t = 0; t < frames; t++) {
+        const f = new Uint8Array(yuv.buffer, yuv.byteOffset + t * frameBytes, frameBytes);
+        const u = f.subarray(W * H);
+        const v = f.subarray(W * H + cw * ch);
+        yuv420ToRgb({ width: W, height: H, y: f, yStride: W, u, uStride: cw, v, vStride: cw, chromaStep: 1, vOffset: 0, matrix: c.matrix, fullRange: c.fullRange }, ours, t * W * H * 3);
+      }
+      let diff = 0;
+      for (let i = 0; i < ours.length; i++) if (ours[i] !== rgb.data[i]) diff++;
+      assert.equal(diff, 0, `${c.file} (${c.matrix}, ${c.fullRange ? "full" : "limited"}): ${diff} of ${ours.length} RGB values differ from ffmpeg's`);
     }
-    let diff = 0;
-    for (let i = 0; i < ours.length; i++) if (ours[i] !== rgb.data[i]) diff++;
-    assert.equal(diff, 0, `${diff} of ${ours.length} RGB values differ from ffmpeg's`);
   });
 
   test("chromium: the page's top-k for a fixture clip = videomae predict's; screenshot", { skip: noBrowser, timeout: 300_000 }, async (t) => {

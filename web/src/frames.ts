@@ -8,7 +8,7 @@
  * The result is RGB (T, H, W, 3) uint8, the layout src/data/transforms works on.
  */
 import type { Clip } from "../../src/video/reader.ts";
-import { yuv420ToRgb, type Planes420 } from "./yuv.ts";
+import { matrixOf, yuv420ToRgb, type Planes420 } from "./yuv.ts";
 
 export interface VideoTiming {
   /** Frames per second of the video stream. */
@@ -113,7 +113,7 @@ async function planesToRgb(video: HTMLVideoElement, W: number, H: number): Promi
         ? { width: W, height: H, y: plane(yl!), yStride: yl!.stride, u: plane(ul!), uStride: ul!.stride, v: plane(vl!), vStride: vl!.stride, chromaStep: 1, vOffset: 0 }
         : { width: W, height: H, y: plane(yl!), yStride: yl!.stride, u: plane(ul!), uStride: ul!.stride, v: plane(ul!), vStride: ul!.stride, chromaStep: 2, vOffset: 1 };
     const rgb = new Uint8Array(W * H * 3);
-    yuv420ToRgb(p, rgb);
+    yuv420ToRgb({ ...p, matrix: matrixOf(frame.colorSpace?.matrix), fullRange: frame.colorSpace?.fullRange === true }, rgb);
     return rgb;
   } catch {
     return null;
