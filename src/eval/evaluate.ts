@@ -28,7 +28,11 @@ export interface VideoResult {
   views: number;
 }
 
-export async function evaluateList(model: VisionTransformer, o: EvaluateOptions): Promise<{ report: EvalReport; videos: VideoResult[] }> {
+/**
+ * `unreadable`: videos the loader could not read. The loader fills their positions with other
+ * clips (as in training), so they are missing from the scores: callers must say so.
+ */
+export async function evaluateList(model: VisionTransformer, o: EvaluateOptions): Promise<{ report: EvalReport; videos: VideoResult[]; unreadable: string[] }> {
   const cfg = model.config;
   const ds = new VideoClsDataset({
     mode: "test",
@@ -68,5 +72,5 @@ export async function evaluateList(model: VisionTransformer, o: EvaluateOptions)
     views: p.views,
     top5: topk(p.probs, Math.min(5, cfg.numClasses)).map((index) => ({ index, score: p.probs[index]! })),
   }));
-  return { report: evaluatePredictions(preds, cfg.numClasses), videos };
+  return { report: evaluatePredictions(preds, cfg.numClasses), videos, unreadable: loader.badFiles };
 }

@@ -92,6 +92,17 @@ describe("predict and extract", () => {
     assert.match(r.stderr, /2 of 4 videos could not be classified/);
   });
 
+  test("eval reports the videos it could not read (not in the scores) and exits 1", () => {
+    const list = join(dir, "eval-list.txt");
+    writeFileSync(list, `${video} 0\n${join(dir, "gone.mp4")} 1\n${video2} 2\n`);
+    const r = run("eval", "--test", list, "--checkpoint", ckpt, "--config", cfg, "--views", "1x1", "--workers", "0", "--json");
+    assert.equal(r.status, 1, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.deepEqual(res.unreadable, [join(dir, "gone.mp4")]);
+    assert.equal(res.videos, 2);
+    assert.match(r.stderr, /1 video could not be read and is not in the scores: .*gone\.mp4/);
+  });
+
   test("extract: outputs named by path (a/x.mp4 and b/x.mp4 both kept), collisions refused, a too-short video is an error", async () => {
     for (const sub of ["a", "b"]) {
       mkdirSync(join(dir, sub), { recursive: true });

@@ -51,7 +51,7 @@ Example:
     const sampling = (v.sampling ?? "dense") as "dense" | "segment";
     if (sampling !== "dense" && sampling !== "segment") throw new UsageError("--sampling must be dense or segment");
     const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.config, labelsFile: v.labels, kind: "vit" });
-    const { report, videos } = await evaluateList(loaded.model, {
+    const { report, videos, unreadable } = await evaluateList(loaded.model, {
       list: v.test,
       clips,
       crops,
@@ -71,8 +71,8 @@ Example:
       }
     }
     if (v.json) {
-      console.log(JSON.stringify({ views: `${clips}x${crops}`, ...report }));
-      return 0;
+      console.log(JSON.stringify({ views: `${clips}x${crops}`, ...report, unreadable }));
+      return reportUnreadable(unreadable);
     }
     console.log(`${report.videos} videos, ${clips}×${crops} views: top-1 ${(report.top1 * 100).toFixed(2)}%, top-5 ${(report.top5 * 100).toFixed(2)}%, mean class accuracy ${(report.meanClassAccuracy * 100).toFixed(2)}%`);
     if (report.confusion.length <= 20) {
@@ -83,6 +83,13 @@ Example:
       });
     }
     if (v.predictions) console.log(`predictions: ${v.predictions}`);
-    return 0;
+    return reportUnreadable(unreadable);
   },
 };
+
+/** Unreadable test videos are not in the scores: say which, and fail the run (exit 1) so scripts notice. */
+function reportUnreadable(unreadable: string[]): number {
+  if (!unreadable.length) return 0;
+  process.stderr.write(`${unreadable.length} video${unreadable.length > 1 ? "s" : ""} could not be read and ${unreadable.length > 1 ? "are" : "is"} not in the scores: ${unreadable.join(", ")}\n`);
+  return 1;
+}
