@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -20,6 +20,7 @@ import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { exportOnnx } from "../../src/export/onnx/index.ts";
 import type { VisionTransformer } from "../../src/models/vit.ts";
 import { FfmpegReader } from "../../src/video/index.ts";
+import { mp4VideoFrameCount } from "../../web/src/mp4.ts";
 import { yuv420ToRgb, type YuvMatrix } from "../../web/src/yuv.ts";
 import { fixtures } from "../helpers.ts";
 import { tinyConfigFile } from "./helpers.ts";
@@ -67,6 +68,21 @@ describe("browser page (videomae web)", () => {
     }
   });
 
+  test("mp4VideoFrameCount: the video track's sample count (= ffprobe nb_frames), null for other containers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vm-mp4-"));
+    const longAudio = join(dir, "long_audio.mp4");
+    // 12 video frames, 1 s of audio: duration × fps would say 25.
+    execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=32x32:rate=25:duration=0.48", "-f", "lavfi", "-i", "sine=duration=1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac", longAudio]);
+    const count = (f: string) => {
+      const b = readFileSync(f);
+      return mp4VideoFrameCount(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    };
+    assert.equal(count(clip), 36);
+    assert.equal(count(longAudio), (await new FfmpegReader().probe(longAudio)).frameCount);
+    assert.equal(count(longAudio), 12);
+    assert.equal(count(join(fixtures, "clips", "Effet_force_magnetique.ogv")), null);
+  });
+
   test("chromium: the page's top-k for a fixture clip = videomae predict's; screenshot", { skip: noBrowser, timeout: 300_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "vm-web-"));
     const cfg = tinyConfigFile(dir);
@@ -99,7 +115,7 @@ describe("browser page (videomae web)", () => {
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(url);
-      type State = { ready: boolean; error: string | null; runs: number; backend: string; result: { conversion: string; indices: number[]; frameCount: number } | null };
+      type State = { ready: boolean; error: string | null; runs: number; backend: string; result: { conversion: string; indices: number[]; frameCount: number; countFrom: string } | null };
       const state = () => page.evaluate(() => (globalThis as unknown as { videomae: State }).videomae);
       await page.waitForFunction(() => {
         const s = (globalThis as unknown as { videomae?: State }).videomae;
@@ -114,7 +130,8 @@ describe("browser page (videomae web)", () => {
       }, null, { timeout: 240_000 });
       const s = await state();
       assert.equal(s.error, null);
-      t.diagnostic(`backend: ${s.backend}; frames ${s.result!.indices.join(",")} of ${s.result!.frameCount}; RGB via ${s.result!.conversion}`);
+      t.diagnostic(`backend: ${s.backend}; frames ${s.result!.indices.join(",")} of ${s.result!.frameCount} (${s.result!.countFrom}); RGB via ${s.result!.conversion}`);
+      assert.equal(s.result!.countFrom, "mp4 sample table");
       const rendered = await page.$$eval("#top5 li", (lis) => lis.map((li) => {
         const data = (li as unknown as { dataset: Record<string, string> }).dataset;
         return { label: data.label!, score: Number(data.score), text: li.textContent ?? "" };

@@ -1,6 +1,7 @@
 /**
  * Frame access in the page with a <video> element: the frame rate from the timestamps of a few
- * played frames (requestVideoFrameCallback), the frame count as round(duration × fps), and frame
+ * played frames (requestVideoFrameCallback), the frame count from the MP4 sample table (else
+ * round(duration × fps)), and frame
  * i by seeking to the middle of its display interval, then reading the decoded 4:2:0 planes
  * through WebCodecs (`new VideoFrame(video)`) and converting them to RGB the way ffmpeg does
  * for `videomae predict` (yuv.ts) — or, when the browser hands out no CPU-readable I420/NV12
@@ -17,6 +18,8 @@ export interface VideoTiming {
   start: number;
   duration: number;
   frameCount: number;
+  /** Where frameCount came from. */
+  countFrom: "mp4 sample table" | "duration × fps";
   width: number;
   height: number;
 }
@@ -38,8 +41,11 @@ function once(el: HTMLMediaElement, ok: string, timeoutMs = 15000): Promise<void
   });
 }
 
-/** Loads `src` into the element and measures its frame timing. */
-export async function openVideo(video: HTMLVideoElement, src: string): Promise<VideoTiming> {
+/**
+ * Loads `src` into the element and measures its frame timing; `knownCount` (from the container,
+ * mp4.ts) overrides the frame count estimated from duration × fps.
+ */
+export async function openVideo(video: HTMLVideoElement, src: string, knownCount: number | null = null): Promise<VideoTiming> {
   const loaded = once(video, "loadeddata");
   video.src = src;
   await loaded;
@@ -78,8 +84,9 @@ export async function openVideo(video: HTMLVideoElement, src: string): Promise<V
   const interval = Math.min(...steps);
   const fps = 1 / interval;
   const start = Math.min(...times.map((x) => x.t));
-  const frameCount = Math.max(1, Math.round((video.duration - start) * fps));
-  return { fps, start, duration: video.duration, frameCount, width: video.videoWidth, height: video.videoHeight };
+  const frameCount = knownCount ?? Math.max(1, Math.round((video.duration - start) * fps));
+  const countFrom = knownCount ? "mp4 sample table" : "duration × fps";
+  return { fps, start, duration: video.duration, frameCount, countFrom, width: video.videoWidth, height: video.videoHeight };
 }
 
 /** Seeks to frame `i` and waits until it is the element's current frame. */

@@ -15,6 +15,7 @@ import type { OnnxModelMeta } from "../../src/export/onnx/meta.ts";
 import { Rng } from "../../src/util/rng.ts";
 import type { Clip } from "../../src/video/reader.ts";
 import { openVideo, readFrames } from "./frames.ts";
+import { mp4VideoFrameCount } from "./mp4.ts";
 
 type Ort = typeof OrtModule;
 
@@ -24,6 +25,7 @@ interface Result {
   timings: Record<string, number>;
   indices: number[];
   frameCount: number;
+  countFrom: string;
   fps: number;
   /** How decoded frames became RGB: "webcodecs" (ffmpeg-exact, yuv.ts) or "canvas". */
   conversion: string;
@@ -177,7 +179,7 @@ async function main() {
       setStatus(`Reading ${file.name}…`);
       let s = performance.now();
       const url = URL.createObjectURL(file);
-      const timing = await openVideo(video, url);
+      const timing = await openVideo(video, url, mp4VideoFrameCount(await file.arrayBuffer()));
       const indices = denseValIndices(timing.frameCount, { numFrames: p.numFrames, rate: p.rate });
       const clip = await readFrames(video, timing, indices);
       URL.revokeObjectURL(url);
@@ -196,8 +198,8 @@ async function main() {
       renderTop(top);
       renderTimings(t);
       renderStrip(clip, indices);
-      $("frameinfo").textContent = `${indices.length} of ${timing.frameCount} frames (${timing.fps.toFixed(2)} fps, ${timing.width}×${timing.height}, RGB via ${clip.conversion}): ${indices.join(", ")}`;
-      state.result = { file: file.name, top, timings: t, indices, frameCount: timing.frameCount, fps: timing.fps, conversion: clip.conversion };
+      $("frameinfo").textContent = `${indices.length} of ${timing.frameCount} frames (count from the ${timing.countFrom}, ${timing.fps.toFixed(2)} fps, ${timing.width}×${timing.height}, RGB via ${clip.conversion}): ${indices.join(", ")}`;
+      state.result = { file: file.name, top, timings: t, indices, frameCount: timing.frameCount, countFrom: timing.countFrom, fps: timing.fps, conversion: clip.conversion };
       state.runs++;
       setStatus(`${file.name}: ${top[0]!.label} (${(top[0]!.score * 100).toFixed(1)}%)`);
     } catch (e) {
