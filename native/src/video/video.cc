@@ -236,6 +236,16 @@ class Video {
     }
 
     const AVRational tb = fmt_->streams[stream_]->time_base;
+    // Timestamp mode knows a packet's frame index before decoding it: non-reference frames that
+    // are not wanted need not be decoded at all (they cannot change any other frame).
+    skip_ = s.countMode ? nullptr : &s;
+    struct SkipOff {
+      Video* v;
+      ~SkipOff() {
+        v->skip_ = nullptr;
+        if (v->codec_) v->codec_->skip_frame = AVDISCARD_DEFAULT;
+      }
+    } skipOff{this};
     size_t k = 0;
     while (k < s.indices.size()) {
       if (!nextFrame()) break;
@@ -407,12 +417,22 @@ class Video {
         av_packet_unref(pkt_.get());
         continue;
       }
+      if (skip_) codec_->skip_frame = wanted(*skip_, pkt_.get()) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
       r = avcodec_send_packet(codec_.get(), pkt_.get());
       av_packet_unref(pkt_.get());
       if (r < 0 && r != AVERROR(EAGAIN)) {
         if (++errorsInARow_ > 10000) throw DecodeError("the decoder keeps failing (" + averr(r) + ")");
       }
     }
+  }
+
+  // Whether a packet may hold a wanted frame (timestamp mode): keyframes and packets without a
+  // timestamp always count as wanted.
+  bool wanted(const ReadSpec& s, const AVPacket* p) const {
+    if (p->pts == AV_NOPTS_VALUE || (p->flags & AV_PKT_FLAG_KEY)) return true;
+    const double t = static_cast<double>(p->pts) * av_q2d(fmt_->streams[stream_]->time_base);
+    const int64_t idx = static_cast<int64_t>(std::round((t - s.startSec) * s.rateNum / s.rateDen));
+    return std::binary_search(s.indices.begin(), s.indices.end(), idx);
   }
 
   // ffmpeg 5.1's autorotate (ffmpeg_filter.c): transpose for ±90°, flips for 180°.
@@ -577,6 +597,7 @@ class Video {
   Session session_ = Session::None;
   int64_t counted_ = 0;
   int64_t lastIndex_ = -1;
+  const ReadSpec* skip_ = nullptr;  // timestamp-mode request being served: skip what it does not want
 };
 
 // ---------------------------------------------------------------------------------------- N-API
