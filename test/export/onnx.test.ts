@@ -30,6 +30,10 @@ const bin = join(import.meta.dirname, "../../bin/videomae.mjs");
 const dir = mkdtempSync(join(tmpdir(), "vm-onnx-"));
 const ckpt = join(fixtures, "checkpoints", "vit_model_fp32.pth");
 
+function hasPythonOnnx(): boolean {
+  return spawnSync("/usr/bin/python3", ["-c", "import onnx"], { stdio: "ignore" }).status === 0;
+}
+
 /** sin(0.37·i + offset) over the elements: a deterministic input in the range of normalised pixels. */
 function wave(n: number, offset = 0): Float32Array {
   const x = new Float32Array(n);
@@ -97,6 +101,19 @@ describe("ONNX export", () => {
     const half = await ortOutputs(f16.onnx, x, shape3);
     assertClose(half.logits!, ref.logits, 2e-2, 0, "fp16 logits");
     assertClose(half.features!, ref.features, 2e-2, 0, "fp16 features");
+  });
+
+  test("onnx.checker (full check, shape inference) accepts the fp32, fp16 and external-data graphs", { skip: hasPythonOnnx() ? false : "Python's onnx package is not installed (apt-get install python3-onnx); CI does not need it" }, async () => {
+    const { model } = await loadModelForInference<VisionTransformer>({ checkpoint: ckpt, configFile: tinyConfigFile(dir), kind: "vit" });
+    const files = [
+      exportOnnx(model, { out: join(dir, "check32.onnx"), features: true }).onnx,
+      exportOnnx(model, { out: join(dir, "check16.onnx"), dtype: "fp16" }).onnx,
+      exportOnnx(model, { out: join(dir, "checkext.onnx"), externalData: true }).onnx,
+    ];
+    const script = "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(f, full_check=True)\nprint('ok')";
+    const r = spawnSync("/usr/bin/python3", ["-c", script, ...files], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "ok");
   });
 
   test("ViT-S 16×224²: fp32 logits within 1e-4, fp16 within 2e-2", async () => {

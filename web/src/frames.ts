@@ -57,7 +57,7 @@ export async function openVideo(video: HTMLVideoElement, src: string, knownCount
       video.pause();
       resolve();
     };
-    const timer = setTimeout(stop, 3000);
+    const timer = setTimeout(stop, 8000);
     const onFrame = (_now: number, m: VideoFrameCallbackMetadata) => {
       times.push({ t: m.mediaTime, n: m.presentedFrames });
       if (times.length >= 10 || video.ended) {
