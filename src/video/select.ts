@@ -1,7 +1,9 @@
 /**
  * Which reader decodes video files: the in-process decoder (LibavReader, FFmpeg's libraries in
  * our addon; the default when the addon was built with them) or the ffmpeg/ffprobe programs
- * (FfmpegReader, `--decoder ffmpeg-cli`). VIDEOMAE_DECODER=libav|ffmpeg-cli changes the default.
+ * (FfmpegReader, `--decoder ffmpeg-cli`). VIDEOMAE_DECODER=libav|ffmpeg-cli changes the default;
+ * VIDEOMAE_DECODE_THREADS sets the in-process decoder's threads per open video (default 1: the
+ * loader's workers already decode several videos at once; 0 lets libavcodec choose).
  */
 import { VideoError } from "./errors.ts";
 import { FfmpegReader, type FfmpegReaderOptions } from "./ffmpeg-reader.ts";
@@ -34,5 +36,7 @@ export function createVideoReader(o: VideoReaderOptions = {}): FfmpegReader | Li
   const decoder = o.decoder ?? defaultDecoder();
   if (decoder === "ffmpeg-cli") return new FfmpegReader(o);
   if (!libavAvailable()) throw new VideoError(`--decoder libav is not available: ${libavUnavailableReason()}; use --decoder ffmpeg-cli`);
-  return new LibavReader(o);
+  const env = process.env.VIDEOMAE_DECODE_THREADS;
+  const threads = o.threads ?? (env !== undefined && /^\d+$/.test(env) ? Number(env) : undefined);
+  return new LibavReader({ ...o, ...(threads !== undefined ? { threads } : {}) });
 }

@@ -184,6 +184,20 @@ describe("libav reader", { skip }, () => {
     });
   });
 
+  test("decode threads per video: same frames with 2 (frame + slice threads) or libavcodec's choice", async () => {
+    const list = [70, 3, 33, 34, 12];
+    for (const name of ["h264.mp4", "odd-vp9.webm", "h264.ts"]) {
+      const n = (await ours.probe(file(name))).frameCount;
+      const l = list.filter((i) => i < n);
+      const base = await ours.readFrames(file(name), l, { shortSide: 32 });
+      for (const threads of [2, 0]) {
+        const r = new LibavReader({ threads });
+        assert.ok(Buffer.from((await r.readFrames(file(name), l, { shortSide: 32 })).data).equals(Buffer.from(base.data)), `${name} threads ${threads}`);
+        await r.close();
+      }
+    }
+  });
+
   test("seek times parse as ffmpeg's -ss does (microseconds, extra digits cut)", () => {
     assert.equal(parseSeconds("1.2345678"), 1_234_567);
     assert.equal(parseSeconds("0.02"), 20_000);
