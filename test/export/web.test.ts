@@ -20,6 +20,7 @@ import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { exportOnnx } from "../../src/export/onnx/index.ts";
 import type { VisionTransformer } from "../../src/models/vit.ts";
 import { FfmpegReader } from "../../src/video/index.ts";
+import { startWebServer } from "../../web/server.ts";
 import { mp4VideoFrameCount } from "../../web/src/mp4.ts";
 import { yuv420ToRgb, type YuvMatrix } from "../../web/src/yuv.ts";
 import { fixtures } from "../helpers.ts";
@@ -81,6 +82,31 @@ describe("browser page (videomae web)", () => {
     assert.equal(count(longAudio), (await new FfmpegReader().probe(longAudio)).frameCount);
     assert.equal(count(longAudio), 12);
     assert.equal(count(join(fixtures, "clips", "Effet_force_magnetique.ogv")), null);
+  });
+
+  test("server: page, bundled script, model, onnxruntime-web files; cross-origin isolation headers; nothing else", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vm-websrv-"));
+    const { model } = await loadModelForInference<VisionTransformer>({ checkpoint: ckpt, configFile: tinyConfigFile(dir), kind: "vit" });
+    const onnx = exportOnnx(model, { out: join(dir, "m.onnx") }).onnx;
+    const srv = await startWebServer({ model: onnx, port: 0 });
+    try {
+      const get = (path: string) => fetch(new URL(path, srv.url));
+      for (const [path, type] of [["/", "text/html"], ["/app.js", "text/javascript"], ["/model.json", "application/json"], ["/model.onnx", "application/octet-stream"], ["/ort/ort.min.mjs", "text/javascript"], ["/ort/ort-wasm-simd-threaded.wasm", "application/wasm"]] as const) {
+        const r = await get(path);
+        assert.equal(r.status, 200, path);
+        assert.ok(r.headers.get("content-type")!.startsWith(type), `${path}: ${r.headers.get("content-type")}`);
+        assert.equal(r.headers.get("cross-origin-opener-policy"), "same-origin");
+        assert.equal(r.headers.get("cross-origin-embedder-policy"), "require-corp");
+        await r.arrayBuffer();
+      }
+      const script = await (await get("/app.js")).text();
+      assert.match(script, /function denseValIndices/, "the samplers of src/data are bundled in, not copied");
+      assert.doesNotMatch(script, /https?:\/\/(cdn|unpkg|jsdelivr)/);
+      assert.equal(readFileSync(onnx).byteLength, (await (await get("/model.onnx")).arrayBuffer()).byteLength);
+      for (const path of ["/ort/../package.json", "/ort/%2e%2e/package.json", "/m.onnx", "/web/server.ts"]) assert.equal((await get(path)).status, 404, path);
+    } finally {
+      await srv.close();
+    }
   });
 
   test("chromium: the page's top-k for a fixture clip = videomae predict's; screenshot", { skip: noBrowser, timeout: 300_000 }, async (t) => {
