@@ -602,13 +602,19 @@ class Video {
 
 // ---------------------------------------------------------------------------------------- N-API
 
-class Decoder;
+// What a Decoder and its running request share. Owned jointly, so the native state outlives a
+// Decoder finalised while a request still runs on the pool (e.g. a worker thread torn down).
+struct Shared {
+  std::unique_ptr<Video> video;
+  bool busy = false;
+  bool closeRequested = false;
+};
 
 // One request of a Decoder on the libuv pool; resolves/rejects a promise.
 class Job : public Napi::AsyncWorker {
  public:
-  Job(Napi::Env env, Decoder* owner, Napi::Object self, int64_t timeoutMs)
-      : Napi::AsyncWorker(env, "videomae.video"), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), timeoutMs_(timeoutMs) {
+  Job(Napi::Env env, std::shared_ptr<Shared> shared, Napi::Object self, int64_t timeoutMs)
+      : Napi::AsyncWorker(env, "videomae.video"), deferred_(Napi::Promise::Deferred::New(env)), shared_(std::move(shared)), timeoutMs_(timeoutMs) {
     self_ = Napi::Persistent(self);  // keeps the Decoder alive (no finaliser) while the job runs
   }
   Napi::Promise promise() const { return deferred_.Promise(); }
@@ -623,7 +629,7 @@ class Job : public Napi::AsyncWorker {
  private:
   void finish();
   Napi::Promise::Deferred deferred_;
-  Decoder* owner_;
+  std::shared_ptr<Shared> shared_;
   Napi::ObjectReference self_;
   int64_t timeoutMs_;
   bool timeout_ = false;
@@ -641,17 +647,14 @@ class Decoder : public Napi::ObjectWrap<Decoder> {
   Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(info) {
     if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Decoder(path, threads): path must be a string");
     int threads = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 1;
-    video_ = std::make_unique<Video>(info[0].As<Napi::String>().Utf8Value(), std::max(0, threads));
+    shared_ = std::make_shared<Shared>();
+    shared_->video = std::make_unique<Video>(info[0].As<Napi::String>().Utf8Value(), std::max(0, threads));
   }
-
-  Video& video() { return *video_; }
-  bool closeRequested = false;
-  bool busy = false;
 
  private:
   void ready(Napi::Env env) {
     if (closed_) throw Napi::Error::New(env, "this video decoder is closed");
-    if (busy) throw Napi::Error::New(env, "this video decoder is busy with another request");
+    if (shared_->busy) throw Napi::Error::New(env, "this video decoder is busy with another request");
   }
 
   // probe(countPackets, countFrames, timeoutMs) -> Promise<object>
@@ -663,17 +666,17 @@ class Decoder : public Napi::ObjectWrap<Decoder> {
   // close(): frees the native state now (or when the running request ends).
   Napi::Value close(const Napi::CallbackInfo& info) {
     closed_ = true;
-    if (busy) closeRequested = true;
-    else video_->reset();
+    if (shared_->busy) shared_->closeRequested = true;
+    else shared_->video->reset();
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<Video> video_;
+  std::shared_ptr<Shared> shared_;
   bool closed_ = false;
 };
 
 void Job::Execute() {
-  Video& v = owner_->video();
+  Video& v = *shared_->video;
   v.setDeadline(timeoutMs_);
   try {
     run(v);
@@ -692,8 +695,8 @@ void Job::Execute() {
 }
 
 void Job::finish() {
-  owner_->busy = false;
-  if (owner_->closeRequested) owner_->video().reset();
+  shared_->busy = false;
+  if (shared_->closeRequested) shared_->video->reset();
 }
 
 void Job::OnOK() {
@@ -725,8 +728,8 @@ Napi::Value ts(Napi::Env env, int64_t v) {
 
 class ProbeJob : public Job {
  public:
-  ProbeJob(Napi::Env env, Decoder* owner, Napi::Object self, int64_t timeoutMs, bool packets, bool frames)
-      : Job(env, owner, self, timeoutMs), packets_(packets), frames_(frames) {}
+  ProbeJob(Napi::Env env, std::shared_ptr<Shared> shared, Napi::Object self, int64_t timeoutMs, bool packets, bool frames)
+      : Job(env, std::move(shared), self, timeoutMs), packets_(packets), frames_(frames) {}
 
  protected:
   void run(Video& v) override { r_ = v.probe(packets_, frames_); }
@@ -759,8 +762,8 @@ class ProbeJob : public Job {
 
 class ReadJob : public Job {
  public:
-  ReadJob(Napi::Env env, Decoder* owner, Napi::Object self, int64_t timeoutMs, ReadSpec spec)
-      : Job(env, owner, self, timeoutMs), spec_(std::move(spec)) {}
+  ReadJob(Napi::Env env, std::shared_ptr<Shared> shared, Napi::Object self, int64_t timeoutMs, ReadSpec spec)
+      : Job(env, std::move(shared), self, timeoutMs), spec_(std::move(spec)) {}
 
  protected:
   void run(Video& v) override { r_ = v.read(spec_); }
@@ -784,8 +787,8 @@ Napi::Value Decoder::probe(const Napi::CallbackInfo& info) {
   const bool packets = info.Length() > 0 && info[0].ToBoolean().Value();
   const bool frames = info.Length() > 1 && info[1].ToBoolean().Value();
   const int64_t timeoutMs = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
-  auto* job = new ProbeJob(env, this, Value(), timeoutMs, packets, frames);
-  busy = true;
+  auto* job = new ProbeJob(env, shared_, Value(), timeoutMs, packets, frames);
+  shared_->busy = true;
   job->Queue();
   return job->promise();
 }
@@ -821,8 +824,8 @@ Napi::Value Decoder::read(const Napi::CallbackInfo& info) {
     if (!(s.rateNum > 0) || !(s.rateDen > 0)) throw Napi::RangeError::New(env, "read: timestamp mode needs a positive rate");
   }
   const int64_t timeoutMs = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 0;
-  auto* job = new ReadJob(env, this, Value(), timeoutMs, std::move(s));
-  busy = true;
+  auto* job = new ReadJob(env, shared_, Value(), timeoutMs, std::move(s));
+  shared_->busy = true;
   job->Queue();
   return job->promise();
 }
