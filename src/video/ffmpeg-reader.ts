@@ -17,7 +17,7 @@
 import { ensureFfmpeg, fileUrl, num, QUIET_ARGS, runToBuffer, type FfmpegCaps, type FfmpegPaths, type RunResult } from "./ffmpeg.ts";
 import { VideoDecodeError } from "./errors.ts";
 import { checkIndices, checkWindow, distinctSorted, gatherClip, selectExpr, windowStarts } from "./frames.ts";
-import { assertFile, probeVideo, type FfmpegVideoInfo } from "./probe.ts";
+import { probeVideo, ProbeCache, type FfmpegVideoInfo } from "./probe.ts";
 import { resolveOutputSize, type Clip, type ResizeSpec, type VideoReader, type WindowClip, type WindowOptions } from "./reader.ts";
 import { decodeWindows } from "./stream.ts";
 
@@ -31,29 +31,21 @@ export interface FfmpegReaderOptions extends FfmpegPaths {
 export class FfmpegReader implements VideoReader {
   private readonly paths: FfmpegPaths;
   private readonly timeoutMs: number;
-  private readonly cacheSize: number;
-  private readonly cache = new Map<string, { key: string; info: FfmpegVideoInfo }>();
+  private readonly cache: ProbeCache;
 
   constructor(opts: FfmpegReaderOptions = {}) {
     this.paths = { ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath };
     this.timeoutMs = opts.timeoutMs ?? 300_000;
-    this.cacheSize = opts.probeCacheSize ?? 1024;
+    this.cache = new ProbeCache(opts.probeCacheSize);
   }
 
   /** Metadata through ffprobe, cached until the file changes. */
   async probe(path: string): Promise<FfmpegVideoInfo> {
     const caps = await ensureFfmpeg(this.paths);
-    const st = await assertFile(path);
-    const key = `${st.size}:${st.mtimeMs}`;
-    const hit = this.cache.get(path);
-    if (hit && hit.key === key) {
-      this.cache.delete(path); // re-insert: Map order doubles as LRU order
-      this.cache.set(path, hit);
-      return hit.info;
-    }
+    const { key, info: hit } = await this.cache.lookup(path);
+    if (hit) return hit;
     const info = await probeVideo(caps.ffprobe, path, this.timeoutMs);
-    this.cache.set(path, { key, info });
-    while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.remember(path, key, info);
     return info;
   }
 

@@ -19,7 +19,7 @@ import { VideoDecodeError, VideoError } from "./errors.ts";
 import { num } from "./ffmpeg.ts";
 import { checkIndices, checkWindow, distinctSorted, gatherClip, windowStarts } from "./frames.ts";
 import { videoBinding, type NativeDecoder, type NativeProbe, type NativeReadResult, type NativeReadSpec } from "./libav-binding.ts";
-import { assertFile, parseProbe, type FfmpegVideoInfo } from "./probe.ts";
+import { parseProbe, ProbeCache, type FfmpegVideoInfo } from "./probe.ts";
 import { resolveOutputSize, type Clip, type ResizeSpec, type VideoReader, type WindowClip, type WindowOptions } from "./reader.ts";
 
 export interface LibavReaderOptions {
@@ -57,9 +57,8 @@ export class LibavReader implements VideoReader {
   private readonly threads: number;
   private readonly timeoutMs: number;
   private readonly maxOpen: number;
-  private readonly cacheSize: number;
   private readonly exact: boolean;
-  private readonly cache = new Map<string, { key: string; info: FfmpegVideoInfo }>();
+  private readonly cache: ProbeCache;
   private readonly open = new Map<string, OpenVideo>();
 
   constructor(opts: LibavReaderOptions = {}) {
@@ -68,20 +67,14 @@ export class LibavReader implements VideoReader {
     this.threads = opts.threads ?? 1;
     this.timeoutMs = opts.timeoutMs ?? 300_000;
     this.maxOpen = Math.max(1, opts.maxOpen ?? 4);
-    this.cacheSize = opts.probeCacheSize ?? 1024;
+    this.cache = new ProbeCache(opts.probeCacheSize);
     this.exact = opts.exactFrameCount ?? false;
   }
 
   /** Metadata read in-process (no ffprobe), cached until the file changes. */
   async probe(path: string): Promise<FfmpegVideoInfo> {
-    const st = await assertFile(path);
-    const key = `${st.size}:${st.mtimeMs}`;
-    const hit = this.cache.get(path);
-    if (hit && hit.key === key) {
-      this.cache.delete(path); // re-insert: Map order doubles as LRU order
-      this.cache.set(path, hit);
-      return hit.info;
-    }
+    const { key, info: hit } = await this.cache.lookup(path);
+    if (hit) return hit;
     const info = await this.withDecoder(path, key, async (d) => {
       const raw = await d.probe(false, this.exact, this.timeoutMs);
       // No frame count in the header (mkv/webm, mpeg-ts): count packets, as ffprobe -count_packets.
@@ -93,7 +86,7 @@ export class LibavReader implements VideoReader {
       }
       return parsed;
     });
-    this.remember(path, key, info);
+    this.cache.remember(path, key, info);
     return info;
   }
 
@@ -103,7 +96,7 @@ export class LibavReader implements VideoReader {
     const { width, height } = resolveOutputSize(info.width, info.height, size);
     if (indices.length === 0) return { data: new Uint8Array(0), frames: 0, height, width };
     const sorted = distinctSorted(indices);
-    const key = this.cache.get(path)?.key ?? "";
+    const key = this.cache.keyOf(path);
     const spec = { indices: Float64Array.from(sorted), width, height };
 
     const res = await this.withDecoder(path, key, async (d) => {
@@ -234,16 +227,10 @@ export class LibavReader implements VideoReader {
     return err instanceof Error ? err : new Error(String(e));
   }
 
-  private remember(path: string, key: string, info: FfmpegVideoInfo): void {
-    this.cache.set(path, { key, info });
-    while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
-  }
-
   /** A read decoded to the end: the decoder's real count replaces the container's. */
   private correctFrameCount(path: string, info: FfmpegVideoInfo, total: number): void {
-    const hit = this.cache.get(path);
-    if (!hit || hit.info !== info || info.frameCount === total || total <= 0) return;
-    hit.info = { ...info, frameCount: total };
+    if (info.frameCount === total || total <= 0) return;
+    this.cache.replace(path, info, { ...info, frameCount: total });
   }
 }
 

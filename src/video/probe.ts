@@ -187,3 +187,39 @@ export async function assertFile(path: string, hint?: string, expected: InputKin
   const st = await checkInputPath(path, expected, hint);
   return { mtimeMs: st.mtimeMs, size: st.size };
 }
+
+/**
+ * Probe results per path, valid until the file changes (size and mtime), least recently used
+ * dropped first beyond `capacity`. Both readers keep one.
+ */
+export class ProbeCache {
+  private readonly entries = new Map<string, { key: string; info: FfmpegVideoInfo }>();
+  constructor(private readonly capacity = 1024) {}
+
+  /** Checks `path` is a regular file (assertFile); its change key, and its info if still valid. */
+  async lookup(path: string): Promise<{ key: string; info?: FfmpegVideoInfo }> {
+    const st = await assertFile(path);
+    const key = `${st.size}:${st.mtimeMs}`;
+    const hit = this.entries.get(path);
+    if (!hit || hit.key !== key) return { key };
+    this.entries.delete(path); // re-insert: Map order doubles as LRU order
+    this.entries.set(path, hit);
+    return { key, info: hit.info };
+  }
+
+  /** The change key `path` was last probed under ("" when it was not). */
+  keyOf(path: string): string {
+    return this.entries.get(path)?.key ?? "";
+  }
+
+  remember(path: string, key: string, info: FfmpegVideoInfo): void {
+    this.entries.set(path, { key, info });
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** Replaces the remembered info of `path` when it is still `old` (e.g. a corrected frame count). */
+  replace(path: string, old: FfmpegVideoInfo, info: FfmpegVideoInfo): void {
+    const hit = this.entries.get(path);
+    if (hit && hit.info === old) hit.info = info;
+  }
+}
