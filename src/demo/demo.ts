@@ -90,6 +90,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.floor(losses.length / 10));
 
+  // One recipe for every labelled stage (fine-tuning and distillation), at toy scale: 32-px frames
+  // and 4 classes. No flips (a horizontal flip turns move_right into move_left, as for SSv2
+  // officially), no RandAugment/erasing/mixup, and crops of at least half the frame so the moving
+  // shape stays in view.
+  const labelledRecipe = {
+    epochs: ftEpochs,
+    batchSize: 16,
+    numSample: 2,
+    lr: 2e-2,
+    warmupEpochs: o.quick ? 0 : 3,
+    layerDecay: 0.75,
+    dropPath: 0.1,
+    randAugment: false,
+    flip: false,
+    erasing: 0,
+    mixup: 0,
+    cutmix: 0,
+    cropScaleMin: 0.5,
+  };
   const ft = (name: string, init: string | null) =>
     finetune(
       {
@@ -101,22 +120,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         val: synth.files.val,
         labels: synth.files.labels,
         out: join(o.out, name),
-        epochs: ftEpochs,
-        batchSize: 16,
-        numSample: 2,
-        lr: 2e-2,
-        warmupEpochs: o.quick ? 0 : 3,
-        layerDecay: 0.75,
-        dropPath: 0.1,
-        // Toy-scale augmentation: 32-px frames and 4 classes. No flips (a horizontal flip turns
-        // move_right into move_left, as for SSv2 officially), no RandAugment/erasing/mixup, and
-        // crops of at least half the frame so the moving shape stays in view.
-        randAugment: false,
-        flip: false,
-        erasing: 0,
-        mixup: 0,
-        cutmix: 0,
-        cropScaleMin: 0.5,
+        ...labelledRecipe,
         resume: true,
       },
       say,
@@ -140,20 +144,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         train: synth.files.train,
         val: synth.files.val,
         out: join(o.out, "distill"),
-        epochs: ftEpochs,
-        batchSize: 16,
-        numSample: 2,
-        lr: 2e-2,
-        warmupEpochs: o.quick ? 0 : 3,
-        layerDecay: 0.75,
-        dropPath: 0.1,
-        // The fine-tuning's toy-scale augmentation (see above).
-        randAugment: false,
-        flip: false,
-        erasing: 0,
-        mixup: 0,
-        cutmix: 0,
-        cropScaleMin: 0.5,
+        ...labelledRecipe,
         temperature: 2,
         resume: true,
       },
