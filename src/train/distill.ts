@@ -201,6 +201,7 @@ export async function distill(
       lrSchedule,
       generator: gen,
       dist,
+      data: loader,
       batches: (epoch, skip) => disposing(withTeacher(loader.epoch(epoch, { startBatch: skip }))) as AsyncIterable<DistillBatch>,
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);
