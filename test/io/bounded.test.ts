@@ -36,6 +36,9 @@ describe("pickle allow-list", () => {
     const np = load(bytes(PROTO2, global("numpy.core.multiarray", "scalar"), tuple(global("numpy", "dtype"), str("x")), 0x52, STOP));
     assert.ok(np instanceof OpaqueObject && np.className === "numpy.core.multiarray.scalar");
     assert.deepEqual(load(bytes(PROTO2, global("__builtin__", "set"), tuple(0x5d), 0x52, STOP)), new Set());
+    // torch.__version__ as torch.save writes it: TorchVersion("1.13.0"), a str subclass.
+    const version = load(bytes(PROTO2, global("torch.torch_version", "TorchVersion"), tuple(str("1.13.0")), 0x52, STOP));
+    assert.ok(version instanceof OpaqueObject && version.className === "torch.torch_version.TorchVersion");
   });
 
   test("code-execution callables are named as such, in every spelling", () => {
