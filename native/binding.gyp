@@ -37,7 +37,8 @@
         "src/distributed.cc",
         "src/ops_fused.cc",
         "src/video/decoder.cc",
-        "src/video/video.cc"
+        "src/video/video.cc",
+        "src/core/device.cc"
       ],
       "cflags_cc": ["-fopenmp", "<!@(node config.mjs libav-cflags)"],
       "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "-lgomp", "<!@(node config.mjs libav-libs)", "<!@(node config.mjs ldflags)"]

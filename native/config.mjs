@@ -6,7 +6,7 @@
 // <prefix>/lib (e.g. the `torch` folder of a pip install, or an unpacked libtorch zip).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const what = process.argv[2];
 const prefix = process.env.LIBTORCH;
@@ -74,11 +74,46 @@ function libavDefines() {
   return ["VM_HAVE_LIBAV", `VM_LIBAVCODEC_VERSION_INT=${((a ?? 0) << 16) | ((b ?? 0) << 8) | (c ?? 0)}`];
 }
 
+// CUDA: a libtorch with libtorch_cuda.so plus the CUDA runtime's headers and library (Debian:
+// nvidia-cuda-toolkit/nvidia-cuda-dev; a pip wheel: its nvidia/cuda_runtime package; a toolkit:
+// CUDA_HOME or /usr/local/cuda). Then the addon gets VM_HAVE_CUDA: GPU memory statistics and the
+// side copy stream (native/src/core/device.cc). Everything else on CUDA goes through ATen and
+// works without it; VIDEOMAE_NO_CUDA=1 builds without.
+let cudaFound;
+function cuda() {
+  if (cudaFound !== undefined) return cudaFound;
+  cudaFound = false;
+  if (process.env.VIDEOMAE_NO_CUDA || !existsSync(join(libdir(), "libtorch_cuda.so"))) return cudaFound;
+  const homes = [process.env.CUDA_HOME, process.env.CUDA_PATH, "/usr/local/cuda"].filter(Boolean);
+  // pip layout: <site-packages>/torch is the prefix, the runtime sits in <site-packages>/nvidia/.
+  const pip = prefix ? join(prefix, "..", "nvidia", "cuda_runtime") : undefined;
+  const includeDirs = [...homes.map((h) => join(h, "include")), ...(pip ? [join(pip, "include")] : []), "/usr/include"];
+  const include = includeDirs.find((d) => existsSync(join(d, "cuda_runtime_api.h")));
+  const libDirs = [libdir(), ...homes.flatMap((h) => [join(h, "lib64"), join(h, "lib")]), ...(pip ? [join(pip, "lib")] : []), multiarch];
+  let cudart;
+  for (const d of libDirs) {
+    if (!existsSync(d)) continue;
+    const f = readdirSync(d).filter((n) => /^libcudart\.so(\.\d+)*$/.test(n)).sort()[0];
+    if (f) {
+      cudart = join(d, f);
+      break;
+    }
+  }
+  if (include && cudart) cudaFound = { include, cudart, cudartDir: dirname(cudart) };
+  return cudaFound;
+}
+
 const out = {
-  include: () => includes(),
+  include: () => [...includes(), ...(cuda() ? [cuda().include] : [])],
   libdir: () => [libdir()],
-  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines(), ...libavDefines()],
-  ldflags: () => ["-Wl,--disable-new-dtags", ...rpaths().map((d) => `-Wl,-rpath,${d}`)],
+  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines(), ...libavDefines(), ...(cuda() ? ["VM_HAVE_CUDA"] : [])],
+  ldflags: () => [
+    "-Wl,--disable-new-dtags",
+    ...rpaths().map((d) => `-Wl,-rpath,${d}`),
+    // --no-as-needed: nothing in the addon calls into libtorch_cuda directly, but it must be loaded
+    // for ATen's CUDA hooks (and kernels) to register.
+    ...(cuda() ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", cuda().cudart, `-Wl,-rpath,${cuda().cudartDir}`, "-Wl,--as-needed"] : []),
+  ],
   "libav-cflags": () => (libav() ? (pkgConfig(["--cflags", ...LIBAV]) ?? "").split(/\s+/).filter(Boolean) : []),
   "libav-libs": () => (libav() ? (pkgConfig(["--libs", ...LIBAV]) ?? "").split(/\s+/).filter(Boolean) : []),
 }[what];

@@ -6,7 +6,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const native = join(root, "native");
+// VIDEOMAE_NATIVE_DIR: build a copy of native/ elsewhere (scripts/libtorch-env.sh builds one per
+// libtorch inside its root, leaving native/build alone).
+const native = process.env.VIDEOMAE_NATIVE_DIR ?? join(root, "native");
 const output = join(native, "build/Release/videomae_native.node");
 const stamp = join(native, "build/.libtorch");
 const force = process.argv.includes("--force");

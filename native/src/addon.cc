@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "args.h"
+#include "compat.h"
 #include "video/video.h"
 
 namespace vm {
@@ -77,7 +78,8 @@ Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
 Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   Args a(info);
   return guarded(info, "toBuffer", [&]() {
-    at::Tensor t = a.t(0).detach().contiguous();
+    // From a GPU: one copy to the host first (so checkpoints are written device-independent).
+    at::Tensor t = a.t(0).detach().to(at::kCPU).contiguous();
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
     auto buf = Napi::ArrayBuffer::New(info.Env(), bytes);
     if (bytes) std::memcpy(buf.Data(), t.data_ptr(), bytes);
@@ -93,6 +95,7 @@ Napi::Value dataView(const Napi::CallbackInfo& info) {
   return guarded(info, "dataView", [&]() {
     const at::Tensor& src = a.t(0);
     if (!src.is_contiguous()) throw std::invalid_argument("dataView needs a contiguous tensor (call contiguous() first)");
+    if (!src.is_cpu()) throw std::invalid_argument("dataView needs a CPU tensor, got one on " + src.device().str() + " (use toBuffer, which copies)");
     auto* keep = new at::Tensor(src);
     const size_t bytes = static_cast<size_t>(src.numel()) * src.element_size();
     return Napi::ArrayBuffer::New(info.Env(), keep->data_ptr(), bytes, [](Napi::BasicEnv, void*, at::Tensor* t) { delete t; }, keep);
@@ -189,18 +192,28 @@ Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), prev);
 }
 
-// autocastEnter(dtypeCode) / autocastExit(prevEnabled, prevDtypeCode): CPU autocast as
-// torch.autocast("cpu", dtype) does it — matmul/linear/conv run in the low-precision dtype,
-// reductions/norms/softmax stay float32, casts of the same weight are cached within the region.
+// autocastEnter(dtypeCode, device = "cpu") / autocastExit(prevEnabled, prevDtypeCode, device):
+// autocast as torch.autocast(device, dtype) does it — matmul/linear/conv run in the low-precision
+// dtype, reductions/norms/softmax stay float32, casts of the same weight are cached within the
+// region. `device` is the device type ("cpu" or "cuda").
+at::DeviceType autocastDevice(const Args& a, size_t i) {
+  if (!a.has(i)) return at::kCPU;
+  const std::string d = a.s(i);
+  if (d == "cpu") return at::kCPU;
+  if (d == "cuda") return at::kCUDA;
+  throw std::invalid_argument("autocast device must be cpu or cuda, got '" + d + "'");
+}
+
 Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
   Args a(info);
   return guarded(info, "autocastEnter", [&]() {
+    const at::DeviceType dev = autocastDevice(a, 1);
     auto prev = Napi::Object::New(info.Env());
-    prev.Set("enabled", at::autocast::is_cpu_enabled());
-    prev.Set("dtype", codeFromDtype(at::autocast::get_autocast_cpu_dtype()));
-    // Dtype first: 1.13 rejects anything but bf16 there, and must not leave autocast switched on.
-    at::autocast::set_autocast_cpu_dtype(a.dtype(0));
-    at::autocast::set_cpu_enabled(true);
+    prev.Set("enabled", compat::autocastEnabled(dev));
+    prev.Set("dtype", codeFromDtype(compat::autocastDtype(dev)));
+    // Dtype first: 1.13 rejects anything but bf16 on the CPU, and must not leave autocast on.
+    compat::setAutocastDtype(dev, a.dtype(0));
+    compat::setAutocastEnabled(dev, true);
     at::autocast::increment_nesting();
     return prev;
   });
@@ -209,9 +222,10 @@ Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
 Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   Args a(info);
   return guarded(info, "autocastExit", [&]() {
+    const at::DeviceType dev = autocastDevice(a, 2);
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(a.b(0));
-    at::autocast::set_autocast_cpu_dtype(a.dtype(1));
+    compat::setAutocastEnabled(dev, a.b(0));
+    compat::setAutocastDtype(dev, a.dtype(1));
     return info.Env().Undefined();
   });
 }

@@ -91,4 +91,15 @@ struct OpRegistrar {
 
 std::string shapeString(const at::Tensor& t);
 
+// "cpu" | "cuda" | "cuda:N" → a device this process can use (core/device.cc), else an error
+// saying why not (no GPU visible, libtorch without CUDA, index out of range).
+c10::Device parseDevice(const std::string& s);
+
+// Our hand-written kernels read raw host pointers: a tensor on another device is an error that
+// names the op (never a silent copy to the CPU).
+inline void requireCpu(const at::Tensor& t, const char* op) {
+  TORCH_CHECK(t.is_cpu(), op, " is a CPU kernel but got a tensor on ", t.device().str(),
+              "; on a GPU the caller must use the ATen path (see src/torch for the per-device dispatch)");
+}
+
 }  // namespace vm

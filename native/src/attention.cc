@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "args.h"
+#include "compat.h"
 #include "attention_kernels.h"
 
 namespace vm {
@@ -140,8 +141,18 @@ class PackedAttention : public torch::autograd::Function<PackedAttention> {
 
 OpRegistrar attentionOps({
     // packedAttention(qkv [B, N, 3·H·d], heads, scale) -> [B, N, H·d]
+    // On a GPU: ATen's fused scaled_dot_product_attention (flash / memory-efficient kernels,
+    // differentiable through ATen's own autograd); on the CPU: our kernel.
     {"packedAttention", [](const Args& a) {
-       return a.ret(PackedAttention::apply(a.t(0), a.i(1), a.d(2)));
+       const at::Tensor& qkv = a.t(0);
+       if (!qkv.is_cpu()) {
+         const Dims s = dimsOf(qkv, a.i(1));
+         // [B, N, 3·H·d] → three [B, H, N, d] views
+         auto parts = qkv.view({s.B, s.N, 3, s.H, s.d}).permute({2, 0, 3, 1, 4}).unbind(0);
+         at::Tensor o = compat::scaledDotProductAttention(parts[0], parts[1], parts[2], a.d(2));
+         return a.ret(o.transpose(1, 2).reshape({s.B, s.N, s.H * s.d}));
+       }
+       return a.ret(PackedAttention::apply(qkv, a.i(1), a.d(2)));
      }},
     {"attentionKernelInfo", [](const Args& a) -> Napi::Value {
        const auto& k = kernels();

@@ -21,6 +21,7 @@
 // NCCL is not compiled in: this addon's tensors are CPU tensors (no CUDA device support yet), and
 // NCCL only moves CUDA tensors. With a CUDA libtorch this is where ProcessGroupNCCL would go.
 #include "args.h"
+#include "compat.h"
 
 #ifdef USE_C10D_GLOO
 #include <sys/prctl.h>
@@ -54,6 +55,7 @@ class Heartbeat {
     o.isServer = false;
     o.waitWorkers = false;
     o.timeout = timeout;
+    compat::useClassicTcpStore(o);
     store_ = c10::make_intrusive<c10d::TCPStore>(host, o);
     key_ = "videomae/heartbeat/" + std::to_string(rank);
     beat();
@@ -147,6 +149,7 @@ void init(const Args& a) {
   o.numWorkers = static_cast<size_t>(world);
   o.waitWorkers = true;  // every rank blocks here until all have connected (or the timeout)
   o.timeout = timeout;
+  compat::useClassicTcpStore(o);
   g->store = c10::make_intrusive<c10d::TCPStore>(addr, o);
   auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
   opts->devices.push_back(device(addr, ifname));

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "args.h"
+#include "compat.h"
 
 namespace vm {
 namespace {
@@ -139,11 +140,12 @@ class LinearBf16NoBias : public torch::autograd::Function<LinearBf16NoBias> {
 };
 
 at::Tensor linearBf16(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
+  requireCpu(x, "linearBf16");
   return b.has_value() ? LinearBf16::apply(x, w, *b) : LinearBf16NoBias::apply(x, w);
 }
 
 bool autocastBf16() {
-  return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+  return compat::autocastEnabled(at::kCPU) && compat::autocastDtype(at::kCPU) == at::kBFloat16;
 }
 
 OpRegistrar bf16Ops({
@@ -151,7 +153,7 @@ OpRegistrar bf16Ops({
     {"linearBf16", [](const Args& a) { return a.ret(linearBf16(a.t(0), a.t(1), a.optT(2))); }},
     // linearAutocast(x, weight, bias?): linearBf16 under CPU bf16 autocast (sgemm route), else at::linear
     {"linearAutocast", [](const Args& a) {
-       if (sgemmRoute() && autocastBf16() && at::isFloatingType(a.t(0).scalar_type())) {
+       if (a.t(0).is_cpu() && sgemmRoute() && autocastBf16() && at::isFloatingType(a.t(0).scalar_type())) {
          return a.ret(linearBf16(a.t(0), a.t(1), a.optT(2)));
        }
        return a.ret(at::linear(a.t(0), a.t(1), a.optT(2)));

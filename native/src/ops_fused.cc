@@ -22,6 +22,7 @@ constexpr float kTargetStdEps = 1e-6f;  // added to the std, as engine_for_pretr
 
 at::Tensor patchTargets(const at::Tensor& videosIn, const std::vector<double>& mean, const std::vector<double>& stdev, int64_t tu, int64_t p,
                         const at::Tensor& rowsIn, bool normalize) {
+  requireCpu(videosIn, "patchTargets");
   TORCH_CHECK(videosIn.dim() == 5, "patchTargets: videos must be [B, C, T, H, W], got ", shapeString(videosIn));
   const at::Tensor videos = videosIn.to(at::kFloat).contiguous();
   const int64_t B = videos.size(0), C = videos.size(1), T = videos.size(2), H = videos.size(3), W = videos.size(4);

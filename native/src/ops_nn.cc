@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "args.h"
+#include "compat.h"
 
 namespace vm {
 namespace {
@@ -23,6 +24,21 @@ void adamwStep(const Args& a) {
   TORCH_CHECK(p.is_contiguous() && m.is_contiguous() && v.is_contiguous(), "adamwStep needs contiguous param/state");
   TORCH_CHECK(p.numel() == g.numel() && p.numel() == m.numel() && p.numel() == v.numel(),
               "adamwStep: param, grad and state sizes differ");
+  if (!p.is_cpu()) {
+    // On a GPU: ATen's fused AdamW kernel where libtorch has it (≥ 2.0; the step count goes in
+    // as a 0-d tensor on the device), else the same update as an ATen composition.
+    if (compat::kHasFusedAdamW) {
+      at::Tensor steps = at::full({}, static_cast<double>(step), p.options());
+      compat::fusedAdamW({p}, {g}, {m}, {v}, {steps}, lr, b1, b2, wd, eps);
+      return;
+    }
+    p.mul_(1.0 - lr * wd);
+    m.lerp_(g, 1.0 - b1);
+    v.mul_(b2).addcmul_(g, g, 1.0 - b2);
+    at::Tensor denom = (v.sqrt() / std::sqrt(1.0 - std::pow(b2, static_cast<double>(step)))).add_(eps);
+    p.addcdiv_(m, denom, -lr / (1.0 - std::pow(b1, static_cast<double>(step))));
+    return;
+  }
   at::Tensor gc = g.contiguous();
   const float decay = static_cast<float>(1.0 - lr * wd);
   const double bc1 = 1.0 - std::pow(b1, static_cast<double>(step));

@@ -7,8 +7,11 @@
 namespace vm {
 namespace {
 
-at::TensorOptions opts(const Args& a, size_t i) {
-  return at::TensorOptions().dtype(a.has(i) ? a.dtype(i) : at::kFloat);
+// Options of a new tensor: dtype at argument `i` (float32 when absent), device at `dev` (cpu when
+// absent; "cuda", "cuda:1", checked by parseDevice).
+at::TensorOptions opts(const Args& a, size_t i, size_t dev, at::ScalarType dflt = at::kFloat) {
+  auto o = at::TensorOptions().dtype(a.has(i) ? a.dtype(i) : dflt);
+  return a.has(dev) ? o.device(parseDevice(a.s(dev))) : o;
 }
 
 // The index list of t[i0, i1, ...]: a JS array of tensors, with null/undefined for ':'.
@@ -27,25 +30,25 @@ c10::List<c10::optional<at::Tensor>> indexList(const Args& a, size_t i) {
 at::Tensor onesLike(const at::Tensor& t) { return at::ones_like(t); }
 
 OpRegistrar creation({
-    // zeros(shape, dtype?) and friends
-    {"zeros", [](const Args& a) { return a.ret(at::zeros(a.ints(0), opts(a, 1))); }},
-    {"ones", [](const Args& a) { return a.ret(at::ones(a.ints(0), opts(a, 1))); }},
-    {"empty", [](const Args& a) { return a.ret(at::empty(a.ints(0), opts(a, 1))); }},
-    {"full", [](const Args& a) { return a.ret(at::full(a.ints(0), a.scalar(1), opts(a, 2))); }},
-    {"eye", [](const Args& a) { return a.ret(at::eye(a.i(0), opts(a, 1))); }},
-    // arange(start, end, step, dtype?)
-    {"arange", [](const Args& a) { return a.ret(at::arange(a.scalar(0), a.scalar(1), a.scalar(2), opts(a, 3))); }},
-    // linspace(start, end, steps, dtype?)
-    {"linspace", [](const Args& a) { return a.ret(at::linspace(a.scalar(0), a.scalar(1), a.i(2), opts(a, 3))); }},
-    // randn(shape, dtype?, generator?)
-    {"randn", [](const Args& a) { return a.ret(at::randn(a.ints(0), a.gen(2), opts(a, 1))); }},
-    {"rand", [](const Args& a) { return a.ret(at::rand(a.ints(0), a.gen(2), opts(a, 1))); }},
-    // randint(low, high, shape, dtype?, generator?)
+    // zeros(shape, dtype?, device?) and friends
+    {"zeros", [](const Args& a) { return a.ret(at::zeros(a.ints(0), opts(a, 1, 2))); }},
+    {"ones", [](const Args& a) { return a.ret(at::ones(a.ints(0), opts(a, 1, 2))); }},
+    {"empty", [](const Args& a) { return a.ret(at::empty(a.ints(0), opts(a, 1, 2))); }},
+    {"full", [](const Args& a) { return a.ret(at::full(a.ints(0), a.scalar(1), opts(a, 2, 3))); }},
+    {"eye", [](const Args& a) { return a.ret(at::eye(a.i(0), opts(a, 1, 2))); }},
+    // arange(start, end, step, dtype?, device?)
+    {"arange", [](const Args& a) { return a.ret(at::arange(a.scalar(0), a.scalar(1), a.scalar(2), opts(a, 3, 4))); }},
+    // linspace(start, end, steps, dtype?, device?)
+    {"linspace", [](const Args& a) { return a.ret(at::linspace(a.scalar(0), a.scalar(1), a.i(2), opts(a, 3, 4))); }},
+    // randn(shape, dtype?, generator?, device?)
+    {"randn", [](const Args& a) { return a.ret(at::randn(a.ints(0), a.gen(2), opts(a, 1, 3))); }},
+    {"rand", [](const Args& a) { return a.ret(at::rand(a.ints(0), a.gen(2), opts(a, 1, 3))); }},
+    // randint(low, high, shape, dtype?, generator?, device?)
     {"randint", [](const Args& a) {
-       return a.ret(at::randint(a.i(0), a.i(1), a.ints(2), a.gen(4), at::TensorOptions().dtype(a.has(3) ? a.dtype(3) : at::kLong)));
+       return a.ret(at::randint(a.i(0), a.i(1), a.ints(2), a.gen(4), opts(a, 3, 5, at::kLong)));
      }},
-    // randperm(n, generator?)
-    {"randperm", [](const Args& a) { return a.ret(at::randperm(a.i(0), a.gen(1), at::TensorOptions().dtype(at::kLong))); }},
+    // randperm(n, generator?, device?)
+    {"randperm", [](const Args& a) { return a.ret(at::randperm(a.i(0), a.gen(1), at::TensorOptions().dtype(at::kLong).device(a.has(2) ? parseDevice(a.s(2)) : c10::Device(c10::kCPU)))); }},
     {"zerosLike", [](const Args& a) { return a.ret(at::zeros_like(a.t(0))); }},
     {"onesLike", [](const Args& a) { return a.ret(onesLike(a.t(0))); }},
     {"fullLike", [](const Args& a) { return a.ret(at::full_like(a.t(0), a.scalar(1))); }},

@@ -347,6 +347,11 @@ export function gatherTokens(x: Tensor, idx: Tensor): Tensor {
   const [B, k] = idx.shape as [number, number];
   const D = x.shape[2]!;
   const src = x.shape[0] === B ? x : x.expand([B, x.shape[1]!, D]);
-  return src.gather(1, idx.unsqueeze(-1).expand([B, k, D])); // [B, k, D]
+  // Indices are made on the CPU from the masks; on a GPU they follow the activations.
+  const device = x.device;
+  const onDevice = device === "cpu" ? idx : idx.toDevice(device);
+  const out = src.gather(1, onDevice.unsqueeze(-1).expand([B, k, D])); // [B, k, D]
+  if (onDevice !== idx) onDevice.dispose();
+  return out;
 }
 

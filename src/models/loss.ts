@@ -48,7 +48,7 @@ export function targetOptions(cfg: PretrainConfig): TargetOptions {
 }
 
 function channelConstant(values: readonly number[], like: Tensor): Tensor {
-  return tensor([...values], { shape: [1, values.length, 1, 1, 1], dtype: like.dtype }); // [1, C, 1, 1, 1]
+  return tensor([...values], { shape: [1, values.length, 1, 1, 1], dtype: like.dtype, device: like.device }); // [1, C, 1, 1, 1]
 }
 
 function check5d(x: Tensor, who: string): [number, number, number, number, number] {
@@ -171,7 +171,7 @@ export function weightedMse(prediction: Tensor, labels: Tensor, weights: Uint8Ar
   if (picked.length === 0) return tensor(NaN, { dtype: prediction.dtype }); // 0/0, as the official code
   return tidy(() => {
     if (picked.length === weights.length) return F.mseLoss(prediction, labels); // []
-    const rows = tensor(Int32Array.from(picked)).to("int64"); // [n]
+    const rows = tensor(Int32Array.from(picked), { device: prediction.device }).to("int64"); // [n]
     const dims = s[2]!;
     return F.mseLoss(prediction.reshape([-1, dims]).indexSelect(0, rows), labels.reshape([-1, dims]).indexSelect(0, rows)); // []
   });
@@ -204,10 +204,13 @@ export function pretrainLoss(
   const N = videos.shape[2]! / opts.tubeletSize * (videos.shape[3]! / opts.patchSize) * (videos.shape[4]! / opts.patchSize);
   if (dec.length !== B * N) throw new LossInputError(`decoder mask has ${dec.length} entries, expected B·N = ${B}·${N} = ${B * N}`);
   return tidy(() => {
-    // Fused: the same numbers as selectDecoderKept(reconstructionTarget(videos, opts), dec) up to
-    // the summation order of the per-patch statistics (tested), computed for the kept rows only.
+    // Fused (CPU): the same numbers as selectDecoderKept(reconstructionTarget(videos, opts), dec) up
+    // to the summation order of the per-patch statistics (tested), computed for the kept rows only.
+    // On a GPU: that ATen composition itself.
     const labels = noGrad(() =>
-      F.patchTargets(videos.detach(), IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, opts.tubeletSize, opts.patchSize, keptIndexTensor(dec, B), opts.normalize),
+      videos.device === "cpu"
+        ? F.patchTargets(videos.detach(), IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, opts.tubeletSize, opts.patchSize, keptIndexTensor(dec, B), opts.normalize)
+        : selectDecoderKept(reconstructionTarget(videos, opts), dec),
     ); // [B, N_keep, P·C]
     const weights = lossWeights(encoderMask, dec, B); // (B, N_keep)
     let numLossTokens = 0;

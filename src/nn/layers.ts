@@ -2,7 +2,7 @@
 import { empty, ones, zeros } from "../torch/creation.ts";
 import * as F from "../torch/functional.ts";
 import { rand } from "../torch/creation.ts";
-import type { GeneratorLike, Tensor } from "../torch/tensor.ts";
+import { generatorOn, type GeneratorLike, type Tensor } from "../torch/tensor.ts";
 import { tidy } from "../torch/scope.ts";
 import { kaimingUniformDefault, uniform, fans } from "./init.ts";
 import { Module, type Layer } from "./module.ts";
@@ -111,7 +111,8 @@ export class DropPath extends Module implements Layer {
     if (!this.training || this.p === 0) return x;
     const keepProb = 1 - this.p;
     const shape = [x.shape[0]!, ...x.shape.slice(1).map(() => 1)];
-    const u = rand(shape, { generator: this.generator, dtype: x.dtype });
+    const device = x.device;
+    const u = rand(shape, { generator: generatorOn(this.generator, device), dtype: x.dtype, device });
     const mask = u.add(keepProb).floor(); // 1 with probability keepProb
     const out = x.div(keepProb).mul(mask);
     u.dispose();

@@ -8,6 +8,7 @@
  */
 import { noGrad } from "../torch/autograd.ts";
 import { keep } from "../torch/scope.ts";
+import type { Device } from "../torch/device.ts";
 import { Tensor } from "../torch/tensor.ts";
 
 /** Anything with a one-tensor forward (what Sequential chains). */
@@ -166,6 +167,32 @@ export abstract class Module {
       }
     });
     return report;
+  }
+
+  /**
+   * Moves every parameter and buffer to `device`, in place (the same Tensor objects, so an
+   * optimizer made before or after sees them; gradients are dropped), as PyTorch's Module.to.
+   */
+  to(device: Device): this {
+    noGrad(() => {
+      for (const [, m] of this.namedModules()) {
+        const tensors = [...m._params.values(), ...[...m._buffers.values()].map((b) => b.t)];
+        for (const t of tensors) {
+          if (t.device === device || (device === "cuda" && t.device === "cuda:0")) continue;
+          const moved = t.toDevice(device);
+          t.grad = undefined;
+          t.setData(moved);
+          moved.dispose();
+        }
+      }
+    });
+    return this;
+  }
+
+  /** The device of the first parameter (or buffer); "cpu" for a module without either. */
+  get device(): Device {
+    const first = this.parameters()[0] ?? this.namedBuffers()[0]?.[1];
+    return first ? first.device : "cpu";
   }
 
   /** Sets training mode on this module and every sub-module. */

@@ -27,16 +27,17 @@ export function isGradEnabled(): boolean {
 }
 
 /**
- * Runs `fn` under CPU autocast (torch.autocast("cpu", dtype)): matmul, linear and convolution
+ * Runs `fn` under autocast (torch.autocast(deviceType, dtype)): matmul, linear and convolution
  * compute in `dtype` (bfloat16 by default) from float32 weights, while LayerNorm, softmax,
  * reductions and losses stay float32. Parameters stay float32 (master weights); gradients
- * flowing back to them are float32.
+ * flowing back to them are float32. `deviceType` is the type of the tensors' device ("cpu" by
+ * default, "cuda" on a GPU, where float16 needs a GradScaler in training).
  */
-export function autocast<T>(fn: () => T, dtype: "bfloat16" | "float16" = "bfloat16"): T {
-  const prev = native.autocastEnter(DTYPE_CODE[dtype]);
+export function autocast<T>(fn: () => T, dtype: "bfloat16" | "float16" = "bfloat16", deviceType: "cpu" | "cuda" = "cpu"): T {
+  const prev = native.autocastEnter(DTYPE_CODE[dtype], deviceType);
   try {
     return fn();
   } finally {
-    native.autocastExit(prev.enabled, prev.dtype);
+    native.autocastExit(prev.enabled, prev.dtype, deviceType);
   }
 }

@@ -1,4 +1,5 @@
 /** Functions that make tensors: from JS data, constants, ranges, random draws, joins. */
+import type { Device } from "./device.ts";
 import { DTYPE_CODE, type DType, dtypeOfTypedArray } from "./dtype.ts";
 import { native, ops, type NativeHandle } from "./native.ts";
 import { Tensor, type GeneratorLike, type Shape } from "./tensor.ts";
@@ -6,13 +7,21 @@ import { Tensor, type GeneratorLike, type Shape } from "./tensor.ts";
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** Where the tensor lives ("cpu" when absent). */
+  device?: Device;
 }
 export interface RandomOptions extends CreateOptions {
   generator?: GeneratorLike;
 }
 
 function finish(handle: NativeHandle, opts: CreateOptions = {}): Tensor {
-  const t = new Tensor(handle);
+  let t = new Tensor(handle);
+  if (opts.device && opts.device !== "cpu" && t.device !== opts.device) {
+    // Data from JS arrives on the CPU; it moves once.
+    const moved = t.toDevice(opts.device);
+    t.dispose();
+    t = moved;
+  }
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }
@@ -123,46 +132,46 @@ export function tensor(
 const code = (o: CreateOptions) => DTYPE_CODE[o.dtype ?? "float32"];
 
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(ops.zeros(shape, code(opts)), opts);
+  return finish(ops.zeros(shape, code(opts), opts.device), opts);
 }
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(ops.ones(shape, code(opts)), opts);
+  return finish(ops.ones(shape, code(opts), opts.device), opts);
 }
 /** Uninitialised memory (fill it before reading). */
 export function empty(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(ops.empty(shape, code(opts)), opts);
+  return finish(ops.empty(shape, code(opts), opts.device), opts);
 }
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
-  return finish(ops.full(shape, value, code(opts)), opts);
+  return finish(ops.full(shape, value, code(opts), opts.device), opts);
 }
 export function eye(n: number, opts: CreateOptions = {}): Tensor {
-  return finish(ops.eye(n, code(opts)), opts);
+  return finish(ops.eye(n, code(opts), opts.device), opts);
 }
 /** start, start+step, … < end. Integer arguments give int64 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = opts.dtype ?? (allInt ? "int64" : "float32");
-  return finish(ops.arange(start, end, step, DTYPE_CODE[dtype]), opts);
+  return finish(ops.arange(start, end, step, DTYPE_CODE[dtype], opts.device), opts);
 }
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
-  return finish(ops.linspace(start, end, steps, code(opts)), opts);
+  return finish(ops.linspace(start, end, steps, code(opts), opts.device), opts);
 }
 /** Standard normal samples. */
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
-  return finish(ops.randn(shape, code(opts), opts.generator?.handle), opts);
+  return finish(ops.randn(shape, code(opts), opts.generator?.handle, opts.device), opts);
 }
 /** Uniform samples in [0, 1). */
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
-  return finish(ops.rand(shape, code(opts), opts.generator?.handle), opts);
+  return finish(ops.rand(shape, code(opts), opts.generator?.handle, opts.device), opts);
 }
 /** Integers uniform in [low, high). */
 export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
-  return finish(ops.randint(low, high, shape, DTYPE_CODE[opts.dtype ?? "int64"], opts.generator?.handle), opts);
+  return finish(ops.randint(low, high, shape, DTYPE_CODE[opts.dtype ?? "int64"], opts.generator?.handle, opts.device), opts);
 }
 /** A random permutation of 0..n−1 (int64). */
-export function randperm(n: number, opts: { generator?: GeneratorLike } = {}): Tensor {
-  return new Tensor(ops.randperm(n, opts.generator?.handle));
+export function randperm(n: number, opts: { generator?: GeneratorLike; device?: Device } = {}): Tensor {
+  return new Tensor(ops.randperm(n, opts.generator?.handle, opts.device));
 }
 export function zerosLike(t: Tensor): Tensor {
   return new Tensor(ops.zerosLike(t.handle));

@@ -1,7 +1,7 @@
 /** Neural-network functions (PyTorch's torch.nn.functional), each one native op. */
 
 import { ops } from "./native.ts";
-import { Tensor, type GeneratorLike } from "./tensor.ts";
+import { Tensor, generatorOn, type GeneratorLike } from "./tensor.ts";
 
 /**
  * x·Wᵀ + b. x: [..., in], weight: [out, in], bias: [out] → [..., out].
@@ -47,7 +47,8 @@ export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
 /** Inverted dropout: zero with probability p and scale the rest by 1/(1−p); identity when !training. */
 export function dropout(x: Tensor, p: number, training: boolean, generator?: GeneratorLike): Tensor {
   if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  return new Tensor(ops.dropout(x.handle, p, training, generator?.handle));
+  const g = training && p > 0 && p < 1 ? generatorOn(generator, x.device) : generator;
+  return new Tensor(ops.dropout(x.handle, p, training, g?.handle));
 }
 
 /** Resize the last two (bilinear/bicubic/nearest) or three (trilinear) dims of x. */

@@ -1,5 +1,21 @@
 /** The tensor library: libtorch tensors, autograd and memory scopes for TypeScript. */
-export { Tensor, type Shape, type GeneratorLike } from "./tensor.ts";
+export { Tensor, generatorOn, type Shape, type GeneratorLike } from "./tensor.ts";
+export {
+  resolveDevice,
+  cudaInfo,
+  cudaAvailable,
+  synchronize,
+  gpuMemory,
+  describeDevice,
+  deviceType,
+  isDeviceSpec,
+  DeviceError,
+  type Device,
+  type DeviceSpec,
+  type CudaInfo,
+  type GpuInfo,
+  type GpuMemory,
+} from "./device.ts";
 export * from "./creation.ts";
 export * as F from "./functional.ts";
 export { tidy, keep, dispose, scopeDepth } from "./scope.ts";

@@ -38,8 +38,8 @@ export interface NativeAddon {
   setGeneratorState(g: GeneratorHandle, state: NativeHandle): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
-  autocastEnter(dtypeCode: number): { enabled: boolean; dtype: number };
-  autocastExit(prevEnabled: boolean, prevDtypeCode: number): void;
+  autocastEnter(dtypeCode: number, deviceType?: "cpu" | "cuda"): { enabled: boolean; dtype: number };
+  autocastExit(prevEnabled: boolean, prevDtypeCode: number, deviceType?: "cpu" | "cuda"): void;
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
 }
 

@@ -1,5 +1,6 @@
 /** Seedable random streams for tensor-valued randomness (init, dropout, randn...). */
-import { native, type GeneratorHandle } from "./native.ts";
+import type { Device } from "./device.ts";
+import { native, ops, type GeneratorHandle } from "./native.ts";
 import { Tensor } from "./tensor.ts";
 
 /**
@@ -11,8 +12,24 @@ import { Tensor } from "./tensor.ts";
  */
 export class Generator {
   /** @internal */ readonly handle: GeneratorHandle;
-  constructor(readonly seed: number) {
-    this.handle = native.newGenerator(seed);
+  private readonly onDevice = new Map<Device, Generator>();
+  /** A CPU generator by default; `device` makes one for draws on a GPU (CUDA kernels need one). */
+  constructor(
+    readonly seed: number,
+    readonly device: Device = "cpu",
+  ) {
+    this.handle = device === "cpu" ? native.newGenerator(seed) : (ops.newDeviceGenerator(seed, device) as GeneratorHandle);
+  }
+  /**
+   * This stream's counterpart for draws on `device`: itself on its own device, else a generator
+   * on `device` seeded from this one's seed (made once, then reused), as each device in PyTorch
+   * has its own generator.
+   */
+  on(device: Device): Generator {
+    if (device === this.device || (device === "cuda" && this.device === "cuda:0") || (device === "cuda:0" && this.device === "cuda")) return this;
+    let g = this.onDevice.get(device);
+    if (!g) this.onDevice.set(device, (g = new Generator(this.seed, device)));
+    return g;
   }
   /** The full generator state as a uint8 tensor (save it to resume a stream exactly). */
   getState(): Tensor {

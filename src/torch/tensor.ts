@@ -9,12 +9,22 @@
 import { DTYPE_CODE, DTYPE_OF_CODE, type AnyTypedArray, type DType, typedArrayFor } from "./dtype.ts";
 import { native, ops, type GeneratorHandle, type NativeHandle } from "./native.ts";
 import { track, type Disposable } from "./scope.ts";
+import type { Device } from "./device.ts";
 
 /** A shape: one entry per dimension. */
 export type Shape = readonly number[];
 /** Something with a native generator handle (see random.ts). */
 export interface GeneratorLike {
   readonly handle: GeneratorHandle;
+  /** The stream's counterpart on another device (see Generator.on). */
+  on?(device: Device): GeneratorLike;
+}
+
+/** `g` for draws on `device`: itself on the CPU, else its per-device counterpart. */
+export function generatorOn(g: GeneratorLike | undefined, device: Device): GeneratorLike | undefined {
+  if (!g || device === "cpu") return g;
+  if (!g.on) throw new TypeError(`a generator for draws on ${device} is needed (this one has no .on(device))`);
+  return g.on(device);
 }
 type TensorOrNumber = Tensor | number;
 
@@ -58,6 +68,33 @@ export class Tensor implements Disposable {
   }
   get isContiguous(): boolean {
     return ops.isContiguous(this.handle);
+  }
+  /** Where the tensor lives: "cpu" or "cuda:N". */
+  get device(): Device {
+    return ops.device(this.handle) as Device;
+  }
+  /**
+   * A copy on `device` (this tensor itself when it is already there, as PyTorch's `.to`).
+   * `nonBlocking` lets a copy from pinned host memory return before it finishes.
+   */
+  toDevice(device: Device, opts: { nonBlocking?: boolean } = {}): Tensor {
+    return new Tensor(ops.toDevice(this.handle, device, opts.nonBlocking ?? false));
+  }
+  /** A copy in page-locked host memory, for fast asynchronous copies to a GPU (a no-op without one). */
+  pinMemory(): Tensor {
+    return new Tensor(ops.pinMemory(this.handle));
+  }
+  get isPinned(): boolean {
+    return ops.isPinned(this.handle) as boolean;
+  }
+  /**
+   * Replaces this tensor's data with `value`'s (same Tensor object, same autograd leaf), as
+   * PyTorch's `param.data = value`: how Module.to moves parameters between devices.
+   */
+  setData(value: Tensor): void {
+    ops.setData(this.handle, value.handle);
+    this._shape = undefined;
+    this._dtype = undefined;
   }
   get isDisposed(): boolean {
     return native.isDisposed(this.handle);
