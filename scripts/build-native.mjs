@@ -2,6 +2,7 @@
 // file, binding.gyp or the LIBTORCH choice changed since the last build.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -59,7 +60,7 @@ const gyp = (...cmd) => {
 };
 let r = process.argv.includes("--clean") ? gyp("clean") : { status: 0 };
 if (r.status === 0) r = gyp("configure");
-if (r.status === 0) r = gyp("build", "-j", "2");
+if (r.status === 0) r = gyp("build", "-j", String(Math.max(2, availableParallelism())));
 if (r.status !== 0) {
   console.error("[build] the native build failed; see the compiler output above.");
   console.error("[build] needs: g++ (build-essential), libtorch-dev (or LIBTORCH=<prefix> of a libtorch >= 1.13).");

@@ -60,8 +60,30 @@ if [[ ! -f "$root/.videomae-ready" ]]; then
 deb $mirror trixie main contrib non-free non-free-firmware
 EOF
   # nvidia-cuda-toolkit asks to accept its licence through debconf.
-  chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
-    "apt-get update -q && apt-get install -y -q --no-install-recommends ${common[*]} ${packages[*]}" >&2
+  if ! chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
+    "apt-get update -q && apt-get install -y -q --no-install-recommends ${common[*]} ${packages[*]}" >&2; then
+    [[ "$flavour" == 2.6-cuda && -f "$root/var/lib/dpkg/info/nvidia-cudnn.postinst" ]] || exit 1
+    # Debian's nvidia-cudnn downloads cuDNN from NVIDIA's servers while it is configured; from a
+    # machine that reaches only the apt mirror that fails and leaves libtorch-cuda unconfigured.
+    # Finish the configuration without it, and give the loader a stand-in libcudnn.so.9 (below).
+    log "nvidia-cudnn could not download cuDNN (no route to NVIDIA); configuring without it"
+    echo 'exit 0' > "$root/var/lib/dpkg/info/nvidia-cudnn.postinst"
+    chroot "$root" dpkg --configure -a >&2
+  fi
+  if [[ "$flavour" == 2.6-cuda ]] && ! chroot "$root" ldconfig -p | grep -q 'libcudnn.so.9 '; then
+    # A stand-in with every cuDNN entry point libtorch_cuda links (each returns status 1, "not
+    # initialized"), versioned like the real one, so that libtorch — and our addon — load. It is
+    # enough on a machine without a GPU, where nothing calls cuDNN; on a GPU machine use a real
+    # CUDA libtorch (scripts/gpu-check.sh uses the pip wheel, which carries cuDNN).
+    log "installing a stand-in libcudnn.so.9 (loader only; no cuDNN function works)"
+    stub=/usr/local/lib/videomae-cudnn-stub
+    chroot "$root" bash -c "set -e; mkdir -p $stub; cd $stub
+      nm -D --undefined-only /usr/lib/x86_64-linux-gnu/libtorch_cuda.so | awk '{print \$2}' | grep -E '^cudnn' | sed 's/@.*//' | sort -u |
+        sed 's/.*/int &(void) { return 1; }/' > cudnn_stub.c
+      echo 'libcudnn.so.9 { global: *; };' > cudnn_stub.map
+      gcc -shared -fPIC -O1 -Wl,-soname,libcudnn.so.9 -Wl,--version-script=cudnn_stub.map -o libcudnn.so.9 cudnn_stub.c
+      echo $stub > /etc/ld.so.conf.d/videomae-cudnn-stub.conf; ldconfig" >&2
+  fi
   touch "$root/.videomae-ready"
 fi
 

@@ -44,4 +44,6 @@ export interface MemorySample {
   peakExact: boolean;
   /** getrusage max RSS of the whole process lifetime. */
   maxrss: number;
+  /** On a GPU: peak bytes allocated to tensors on it during the timed repetitions. */
+  gpuPeak?: number;
 }

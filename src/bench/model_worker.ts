@@ -8,7 +8,7 @@
  * the same parameters reuse it. Memory fields: see src/bench/memory.ts and bench_server.py.
  */
 import { createInterface } from "node:readline";
-import { getNumThreads, setNumThreads } from "../torch/index.ts";
+import { getNumThreads, gpuMemory, resolveDevice, setNumThreads } from "../torch/index.ts";
 import { resetPeakRss, rssBytes, type MemorySample } from "./memory.ts";
 import { buildOurs, makeWorkload, type BenchDtype, type ModelSize, type OursWorkload, type Workload } from "./workloads.ts";
 
@@ -22,6 +22,8 @@ interface WorkloadRequest {
   warmup?: number;
   /** Ignored here beyond a check: our config comes from the size (the orchestrator derived it from ours). */
   config?: Record<string, unknown>;
+  /** "cpu" (default) or a CUDA device. */
+  device?: string;
 }
 
 let current: { key: string; work: OursWorkload; base: number } | null = null;
@@ -43,7 +45,7 @@ function parseWorkload(req: WorkloadRequest): Workload {
   const w = makeWorkload(kind, size as ModelSize, dtype as BenchDtype, kind === "pretrain" ? decoder : undefined);
   const batch = req.batch ?? w.batch;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
-  return { ...w, batch };
+  return { ...w, batch, device: resolveDevice(req.device ?? "cpu") };
 }
 
 function runWorkload(req: WorkloadRequest): object {
@@ -64,8 +66,10 @@ function runWorkload(req: WorkloadRequest): object {
     current = { key, work, base };
   }
   const work = current.work;
+  const device = w.device ?? "cpu";
   const before = rssBytes("VmRSS");
   const exact = resetPeakRss();
+  if (device !== "cpu") gpuMemory(device, { resetPeak: true });
   const seconds: number[] = [];
   let value = 0;
   for (let i = 0; i < reps; i++) {
@@ -79,6 +83,8 @@ function runWorkload(req: WorkloadRequest): object {
     peak: exact ? rssBytes("VmHWM") : 0,
     peakExact: exact,
     maxrss: process.resourceUsage().maxRSS * 1024,
+    // Peak bytes held by tensors on the GPU during the timed reps (the caching allocator's count).
+    ...(device !== "cpu" ? { gpuPeak: gpuMemory(device).peakAllocated } : {}),
   };
   return { seconds, value, memory, model: work.info };
 }

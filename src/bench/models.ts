@@ -186,7 +186,7 @@ class Side {
   }
 }
 
-async function startOurs(threads: number): Promise<JsonLineChild> {
+export async function startOurs(threads: number): Promise<JsonLineChild> {
   const env = { ...process.env, VIDEOMAE_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const child = new JsonLineChild("our model worker", process.execPath, ["--expose-gc", "--import", import.meta.resolve("tsx"), WORKER], env);
   await child.request({ op: "hello", threads });

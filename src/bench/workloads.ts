@@ -22,7 +22,7 @@ import {
 } from "../models/index.ts";
 import { LayerNorm, type Module } from "../nn/index.ts";
 import { AdamW, parameterGroups } from "../optim/index.ts";
-import { autocast, F, noGrad, randn, tidy, zeros, type Tensor } from "../torch/index.ts";
+import { autocast, deviceType, F, noGrad, randn, tidy, zeros, type Device, type Tensor } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 
 export type BenchDtype = "fp32" | "bf16";
@@ -39,6 +39,8 @@ export interface Workload {
   readonly batch: number;
   /** Pre-training: "run_cell" (V2 dual masking) or "none" (V1: decoder = encoder-masked tokens). */
   readonly decoder?: DecoderMask;
+  /** Where it runs ("cpu" when absent). */
+  readonly device?: Device;
 }
 
 const NAMES: Record<ModelSize, { vit: ModelName; pretrain: ModelName }> = {
@@ -117,6 +119,7 @@ export function workloadRequest(w: Workload, reps: number, warmup = 1): Record<s
     reps,
     warmup,
     config: referenceConfig(w),
+    ...(w.device && w.device !== "cpu" ? { device: w.device } : {}),
   };
 }
 
@@ -174,14 +177,17 @@ export interface OursWorkload {
  */
 export function buildOurs(w: Workload, opts: { shim?: boolean; beforeOptimizer?: (model: Module) => void } = {}): OursWorkload {
   const bf16 = w.dtype === "bf16";
-  const shimmed = bf16 && (opts.shim ?? layerNormNeedsAutocastShim());
-  const withPrecision = <T>(f: () => T): T => (bf16 ? autocast(f) : f());
+  const device = w.device ?? "cpu";
+  // CUDA autocast keeps layer_norm in float32 by itself; only 1.13's CPU autocast needs the shim.
+  const shimmed = bf16 && device === "cpu" && (opts.shim ?? layerNormNeedsAutocastShim());
+  const withPrecision = <T>(f: () => T): T => (bf16 ? autocast(f, "bfloat16", deviceType(device)) : f());
   if (w.kind === "inference") {
     const model = createModel(modelName(w), {}) as VisionTransformer;
     model.eval();
     if (shimmed) shimLayerNorms(model);
+    model.to(device);
     const cfg = model.config;
-    const x = randn([w.batch, 3, cfg.numFrames, cfg.imgSize, cfg.imgSize]);
+    const x = randn([w.batch, 3, cfg.numFrames, cfg.imgSize, cfg.imgSize], { device });
     return {
       info: { params: model.numParameters(), ...(shimmed ? { shim: LAYER_NORM_SHIM } : {}) },
       model,
@@ -195,9 +201,10 @@ export function buildOurs(w: Workload, opts: { shim?: boolean; beforeOptimizer?:
   const model = createModel(modelName(w), {}) as PretrainVisionTransformer;
   model.train();
   if (shimmed) shimLayerNorms(model);
+  model.to(device);
   const cfg = model.config;
   const enc = cfg.encoder;
-  const x = randn([w.batch, 3, enc.numFrames, enc.imgSize, enc.imgSize]);
+  const x = randn([w.batch, 3, enc.numFrames, enc.imgSize, enc.imgSize], { device });
   const masks = new DualMaskGenerator({
     window: gridSize(cfg),
     encoder: "tube",

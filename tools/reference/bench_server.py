@@ -104,7 +104,7 @@ def official_loss(videos, pred, enc, dec, c):
     """engine_for_pretraining.py with its einops rearrange written as reshape/permute (what einops
     does); equivalent to videomae_reference.pretrain_loss, without its per-call index tables."""
     with torch.no_grad():
-        v = videos * IMAGENET_STD.to(videos.dtype) + IMAGENET_MEAN.to(videos.dtype)
+        v = videos * IMAGENET_STD.to(videos.device, videos.dtype) + IMAGENET_MEAN.to(videos.device, videos.dtype)
         B, C, T, H, W = v.shape
         tu, p = c["tubeletSize"], c["patchSize"]
         # 'b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2) c'
@@ -166,36 +166,58 @@ def maybe_shim(model, bf16, info):
         info["shim"] = LAYER_NORM_SHIM
 
 
+def _place(model, device, compiled, info):
+    """Moves the model to `device` and, when asked, wraps it in torch.compile (compiled on the
+    first, untimed warm-up call)."""
+    model = model.to(device)
+    if compiled:
+        model = torch.compile(model)
+        info["compiled"] = True
+    return model
+
+
 class Inference:
-    def __init__(self, c, batch, bf16):
-        self.model = R.VisionTransformer(c).eval()
-        self.x = torch.randn(batch, 3, c["numFrames"], c["imgSize"], c["imgSize"])
+    def __init__(self, c, batch, bf16, device="cpu", compiled=False):
+        model = R.VisionTransformer(c).eval()
+        self.device = torch.device(device)
+        self.x = torch.randn(batch, 3, c["numFrames"], c["imgSize"], c["imgSize"]).to(self.device)
         self.bf16 = bf16
-        self.info = {"params": sum(p.numel() for p in self.model.parameters()), "tokens": self.model.patch_embed.num_patches}
-        maybe_shim(self.model, bf16, self.info)
+        self.info = {"params": sum(p.numel() for p in model.parameters()), "tokens": model.patch_embed.num_patches}
+        if self.device.type == "cpu":
+            maybe_shim(model, bf16, self.info)  # CUDA autocast keeps layer_norm in float32 itself
+        self.model = _place(model, self.device, compiled, self.info)
 
     def step(self):
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             out = self.model(self.x)
-        return float(out.float().sum())  # forces nothing (CPU is synchronous); a checksum only
+        return float(out.float().sum())  # a checksum; on a GPU, reading it waits for the work
 
 
 class PretrainStep:
-    def __init__(self, c, batch, decoder, bf16):
+    def __init__(self, c, batch, decoder, bf16, device="cpu", compiled=False):
         self.c = c
-        self.model = R.PretrainVisionTransformer(c).train()
-        self.x = torch.randn(batch, 3, c["numFrames"], c["imgSize"], c["imgSize"])
-        self.enc, self.dec = make_masks(c, batch, decoder)
+        model = R.PretrainVisionTransformer(c).train()
+        self.device = torch.device(device)
+        self.x = torch.randn(batch, 3, c["numFrames"], c["imgSize"], c["imgSize"]).to(self.device)
+        enc, dec = make_masks(c, batch, decoder)
+        self.enc = enc.to(self.device)
+        self.dec = None if dec is None else dec.to(self.device)
         # Loss rows: decoder-kept positions; V1 keeps exactly the encoder-masked ones.
         self.loss_dec = ~self.enc if self.dec is None else self.dec
-        self.opt = torch.optim.AdamW(param_groups(self.model), lr=1.5e-4, betas=(0.9, 0.95))
         self.bf16 = bf16
-        n_vis = int((~self.enc[0]).sum())
-        self.info = {"params": sum(p.numel() for p in self.model.parameters()), "visible": n_vis, "kept": int((~self.loss_dec[0]).sum())}
-        maybe_shim(self.model, bf16, self.info)
+        n_vis = int((~enc[0]).sum())
+        self.info = {"params": sum(p.numel() for p in model.parameters()), "visible": n_vis, "kept": int((~self.loss_dec[0]).sum())}
+        if self.device.type == "cpu":
+            maybe_shim(model, bf16, self.info)
+        model = model.to(self.device)
+        # The optimizer as the official code builds it; on a GPU torch picks its fused/foreach form.
+        self.opt = torch.optim.AdamW(param_groups(model), lr=1.5e-4, betas=(0.9, 0.95))
+        self.model = torch.compile(model) if compiled else model
+        if compiled:
+            self.info["compiled"] = True
 
     def step(self):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             pred = self.model(self.x, self.enc, self.dec)
             loss = official_loss(self.x, pred, self.enc, self.loss_dec, self.c)
         loss.backward()
@@ -223,18 +245,30 @@ def run_workload(req):
     op = req["op"]
     batch = int(req.get("batch", 1 if op == "model_inference" else 2))
     decoder = req.get("decoder", "run_cell")
-    key = json.dumps([op, c, batch, decoder, bf16], sort_keys=True)
+    device = req.get("device", "cpu")
+    compiled = bool(req.get("compile", False))
+    cuda = device.startswith("cuda")
+    key = json.dumps([op, c, batch, decoder, bf16, device, compiled], sort_keys=True)
     if _current["key"] != key:
         _current.update(key=None, work=None)
         gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
         base = _status("VmRSS")
-        work = Inference(c, batch, bf16) if op == "model_inference" else PretrainStep(c, batch, decoder, bf16)
+        work = (
+            Inference(c, batch, bf16, device, compiled)
+            if op == "model_inference"
+            else PretrainStep(c, batch, decoder, bf16, device, compiled)
+        )
         for _ in range(int(req.get("warmup", 1))):
             work.step()
         _current.update(key=key, work=work, base=base)
     work = _current["work"]
     before = _status("VmRSS")
     exact = _reset_peak()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     seconds, value = [], None
     for _ in range(reps):
         t = time.perf_counter()
@@ -248,6 +282,8 @@ def run_workload(req):
         "peakExact": exact,
         "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
+    if cuda:
+        memory["gpuPeak"] = torch.cuda.max_memory_allocated()
     return {"seconds": seconds, "value": value, "memory": memory, "model": work.info}
 
 

@@ -7,7 +7,8 @@ import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
 import { PyTorchReference, type TorchBlas } from "../../bench/pytorch.ts";
-import { getNumThreads } from "../../torch/index.ts";
+import { getNumThreads, resolveDevice } from "../../torch/index.ts";
+import { formatGpuBench, runGpuBench } from "../../bench/gpu.ts";
 import { table } from "../../bench/stats.ts";
 import { num, parseOptions, UsageError, type Command } from "../command.ts";
 
@@ -16,6 +17,7 @@ export const benchCommand: Command = {
   help: `Usage: videomae bench [--quick] [--json] [--no-torch] [--out FILE]
                      [--core-only | --models-only] [--only PATTERN] [--rounds N] [--reps N] [--tiny]
        videomae bench --profile [--only PATTERN] [--reps N] [--no-torch] [--json]
+       videomae bench --device cuda[:N] [--batch N] [--reps N] [--no-compile] [--no-torch] [--json]
 
 Runs our implementation and a PyTorch reference (Debian's /usr/bin/python3 with torch, when
 importable) on the same shapes and threads, interleaving their repetitions, and reports medians
@@ -54,6 +56,13 @@ Options:
                  Debian's default openblas-pthread oversubscribes the cores next to torch's OpenMP
                  pool and slows its fp32 training 1.6–2×)
   --out FILE     where to write the JSON result (default: .bench/bench-<timestamp>.json)
+  --device D     cpu (default: the parts above) or cuda[:N]: instead, the GPU benchmark — ViT-B
+                 inference and ViT-B dual-masking pre-training at --batch clips (default 32), bf16
+                 autocast, ours vs the official modules in PyTorch eager and torch.compile'd
+                 (VIDEOMAE_PYTHON names the Python with a CUDA torch): clips/s, peak GPU memory,
+                 ratios. Needs an addon built against a CUDA libtorch (scripts/gpu-check.sh).
+  --batch N      clips per step on the GPU (default 32)
+  --no-compile   skip the torch.compile'd PyTorch rows (compiling ViT-B takes a minute or two)
 
 Example:
   npm run bench                                   # full run, tables + JSON file
@@ -75,6 +84,9 @@ Example:
       tiny: { type: "boolean" },
       profile: { type: "boolean" },
       "torch-blas": { type: "string" },
+      device: { type: "string" },
+      batch: { type: "string" },
+      "no-compile": { type: "boolean" },
     });
     const torchBlas = (values["torch-blas"] ?? "ours") as TorchBlas;
     if (torchBlas !== "ours" && torchBlas !== "system") throw new UsageError(`--torch-blas must be "ours" or "system", got '${torchBlas}'`);
@@ -89,6 +101,16 @@ Example:
     const reps = positive(values.reps, "reps");
     const log = values.json ? undefined : (s: string) => console.error(`  ${s}`);
     const withTorch = !values["no-torch"];
+    const device = resolveDevice(values.device ?? "cpu");
+    if (device !== "cpu") {
+      const batch = positive(values.batch, "batch");
+      const res = await runGpuBench({ device, withTorch, compile: !values["no-compile"], ...(batch ? { batch } : {}), ...(reps ? { reps } : {}), ...(log ? { log } : {}) });
+      const out = values.out ?? join(".bench", `bench-gpu-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+      mkdirSync(join(out, ".."), { recursive: true });
+      writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
+      console.log(values.json ? JSON.stringify(res) : formatGpuBench(res));
+      return 0;
+    }
     if (values.profile) {
       const list = selectWorkloads({ tiny: values.tiny, only: values.only ?? (values.tiny ? "infer fp32,pretrain-dual fp32" : "vit-b infer fp32,vit-s pretrain-dual fp32") });
       if (list.length === 0) throw new UsageError(`--only ${values.only}: no workload matches`);
