@@ -82,7 +82,7 @@ describe("option schema", () => {
         let says: string[];
         if (spec.choices) [bad, says] = ["bogus", [...spec.choices]];
         else if (spec.kind === "number") {
-          const range = rangeOf(key);
+          const range = spec.range ?? rangeOf(key);
           [bad, says] = range?.min !== undefined ? ["-1e9", [describeRange(range)]] : ["ten", ["must be a number"]];
         } else if (key === "device") [bad, says] = ["gpu", ["auto", "cpu", "cuda", "cuda:N"]];
         else continue;

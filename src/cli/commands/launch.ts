@@ -3,6 +3,7 @@ import { launch } from "../../distributed/launch.ts";
 import { commandNames } from "../main.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { jsonOutputOption } from "../options/groups.ts";
+import { COUNT, NON_NEGATIVE, PORT, POSITIVE, POSITIVE_INT } from "../options/ranges.ts";
 import { number, text } from "../options/schema.ts";
 
 export const launchCommand = defineCommand({
@@ -19,14 +20,14 @@ global batch (batch-size × ranks), only rank 0 writes the run folder. Output li
 launcher exits with its code; Ctrl-C asks every rank to save a checkpoint and stop (--resume
 continues). COMMAND is a videomae command, or any program (then it reads the environment itself).`,
   options: {
-    nprocPerNode: number({ valueName: "N", required: true, description: "ranks on this machine" }),
-    nnodes: number({ valueName: "M", default: 1, description: "machines in the job" }),
-    nodeRank: number({ valueName: "R", default: 0, description: "this machine's index, 0..M-1 (node 0 hosts rank 0)" }),
+    nprocPerNode: number({ valueName: "N", required: true, range: POSITIVE_INT, description: "ranks on this machine" }),
+    nnodes: number({ valueName: "M", default: 1, range: POSITIVE_INT, description: "machines in the job" }),
+    nodeRank: number({ valueName: "R", default: 0, range: COUNT, description: "this machine's index, 0..M-1 (node 0 hosts rank 0)" }),
     masterAddr: text({ valueName: "HOST", default: "127.0.0.1", description: "address of node 0, reachable from every node" }),
-    masterPort: number({ valueName: "PORT", defaultText: "a free port for one node, else 29500", description: "port of the rendezvous store on node 0" }),
-    timeout: number({ valueName: "SEC", defaultText: "VIDEOMAE_DIST_TIMEOUT, else 300", description: "how long a collective waits for a slow, hung or dead rank" }),
-    threads: number({ valueName: "T", defaultText: "cores / N; OMP_NUM_THREADS wins", description: "torch threads per rank" }),
-    grace: number({ valueName: "SEC", default: 10, description: "seconds between SIGTERM and SIGKILL when stopping ranks" }),
+    masterPort: number({ valueName: "PORT", range: PORT, defaultText: "a free port for one node, else 29500", description: "port of the rendezvous store on node 0" }),
+    timeout: number({ valueName: "SEC", range: POSITIVE, defaultText: "VIDEOMAE_DIST_TIMEOUT, else 300", description: "how long a collective waits for a slow, hung or dead rank" }),
+    threads: number({ valueName: "T", range: POSITIVE_INT, defaultText: "cores / N; OMP_NUM_THREADS wins", description: "torch threads per rank" }),
+    grace: number({ valueName: "SEC", default: 10, range: NON_NEGATIVE, description: "seconds between SIGTERM and SIGKILL when stopping ranks" }),
     ...jsonOutputOption("a summary (per-rank exit codes) at the end"),
   },
   operands: true,

@@ -23,6 +23,8 @@ export const COUNT: Range = { min: 0, integer: true };
 export const FRACTION: Range = { min: 0, max: 1 };
 export const PROBABILITY_BELOW_1: Range = { min: 0, max: 1, maxOpen: true };
 export const POSITIVE: Range = { min: 0, minOpen: true };
+export const NON_NEGATIVE: Range = { min: 0 };
+export const PORT: Range = { min: 0, max: 65535, integer: true };
 /** Largest frame side we resize to: beyond it a single frame no longer fits a typed array. */
 export const MAX_FRAME_SIDE = 16384;
 
@@ -58,21 +60,8 @@ export const RANGES: Readonly<Record<string, Range>> = {
   erasing: FRACTION,
   cropScaleMin: { min: 0, minOpen: true, max: 1 },
   seed: { min: 0, integer: true },
-  // backbone overrides of the registry model
   imgSize: { ...POSITIVE_INT, max: MAX_FRAME_SIDE },
-  numFrames: POSITIVE_INT,
-  patchSize: POSITIVE_INT,
-  embedDim: POSITIVE_INT,
-  depth: POSITIVE_INT,
-  numHeads: POSITIVE_INT,
-  decoderEmbedDim: POSITIVE_INT,
-  decoderDepth: POSITIVE_INT,
-  decoderNumHeads: POSITIVE_INT,
   numClasses: POSITIVE_INT,
-  // distillation
-  temperature: POSITIVE,
-  alpha: { min: 0 },
-  featureWeight: { min: 0 },
   // inference and tools
   batch: POSITIVE_INT,
   topK: POSITIVE_INT,
@@ -87,15 +76,7 @@ export const RANGES: Readonly<Record<string, Range>> = {
   start: COUNT,
   rounds: POSITIVE_INT,
   reps: POSITIVE_INT,
-  port: { min: 0, max: 65535, integer: true },
-  // launch
-  nprocPerNode: POSITIVE_INT,
-  nnodes: POSITIVE_INT,
-  nodeRank: COUNT,
-  masterPort: { min: 0, max: 65535, integer: true },
-  timeout: POSITIVE,
-  threads: COUNT,
-  grace: { min: 0 },
+  port: PORT,
 };
 
 const camel = (k: string) => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
