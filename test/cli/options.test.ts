@@ -135,9 +135,11 @@ describe("option schema", () => {
     assert.throws(() => parseCommandLine("pretrain", schema, ["--config", join(dir, "none.json")]), /cannot read --config .*none\.json/);
   });
 
-  test("flags: --no-flag turns a default-on switch off; a missing value is a usage error", async () => {
-    const { options } = parseCommandLine("finetune", { flip: flag("random horizontal flip", true) }, ["--no-flip"]);
-    assert.equal(options.flip, false);
+  test("flags: --no-flag and --flag false turn a switch off; a missing value is a usage error", async () => {
+    const schema = { flip: flag("random horizontal flip", true), resume: flag("resume") };
+    assert.equal(parseCommandLine("finetune", schema, ["--no-flip"]).options.flip, false);
+    assert.deepEqual(parseCommandLine("finetune", schema, ["--flip", "false", "--resume", "true"]).options, { flip: false, resume: true }, "--flag true|false, as scripts write it");
+    assert.deepEqual(parseCommandLine("finetune", schema, ["--flip=false", "--resume=false"]).options, { flip: false, resume: false });
     const r = await run(["eval", "--test"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /option '--test <LIST>' argument missing/);

@@ -19,11 +19,7 @@ function optionsOf(name: string, spec: OptionSpec<unknown>): Option[] {
   const flagName = kebab(name);
   const term = spec.kind === "flag" ? `--${flagName}` : `--${flagName} <${spec.valueName ?? "value"}>`;
   const option = new Option(term, spec.description);
-  if (spec.kind === "flag") {
-    option.default(spec.default);
-    if (spec.default !== true) return [option];
-    return [option, new Option(`--no-${flagName}`).hideHelp()];
-  }
+  if (spec.kind === "flag") return [option.default(spec.default), new Option(`--no-${flagName}`).hideHelp()];
   if (spec.choices) option.choices(spec.choices);
   option.argParser((raw: string) => spec.parse(raw, name));
   if (spec.default !== undefined) option.default(spec.default);
@@ -81,13 +77,33 @@ function readOptionsFile(file: string, schema: OptionSchema): Record<string, unk
 }
 
 /**
+ * `--flag true|false` and `--flag=true|false` (as run configs and scripts write them) → `--flag`
+ * or `--no-flag`, the forms commander knows. Stops at `--` (what follows is another command's).
+ */
+function foldFlagValues(argv: string[], flags: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return [...out, ...argv.slice(i)];
+    const [name, attached] = arg.split(/=(.*)/s) as [string, string | undefined];
+    const value = attached ?? argv[i + 1];
+    if (flags.has(name) && (value === "true" || value === "false")) {
+      out.push(value === "true" ? name : `--no-${name.slice(2)}`);
+      if (attached === undefined) i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
  * Parses argv by the schema: typed, validated values (defaults < --config file < flags), and the
  * operands (arguments that are not options).
  */
 export function parseCommandLine<S extends OptionSchema>(commandName: string, schema: S, argv: string[]): { options: OptionValues<S>; operands: string[] } {
   const p = program(commandName, schema);
+  const flags = new Set(Object.entries(schema).flatMap(([name, spec]) => (spec.kind === "flag" ? [`--${kebab(name)}`] : [])));
   try {
-    p.parse(argv, { from: "user" });
+    p.parse(foldFlagValues(argv, flags), { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ""));
     throw e;

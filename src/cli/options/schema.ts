@@ -105,8 +105,9 @@ export function flag(description: string, dflt = false): OptionSpec<boolean> {
     description,
     default: dflt,
     parse(raw, name) {
-      if (typeof raw !== "boolean") throw new UsageError(`--${kebab(name)} must be true or false, got ${shown(raw)}`);
-      return raw;
+      if (raw === true || raw === "true") return true;
+      if (raw === false || raw === "false") return false;
+      throw new UsageError(`--${kebab(name)} must be true or false, got ${shown(raw)}`);
     },
   };
 }
@@ -153,6 +154,6 @@ export function describeOption(name: string, spec: OptionSpec<unknown>): string 
   const range = spec.kind === "number" ? (spec.range ?? rangeOf(name)) : undefined;
   if (range) facts.push(describeRange(range));
   facts.push(spec.required ? "required" : `default: ${spec.defaultText ?? formatDefault(spec.default)}`);
-  if (spec.kind === "flag" && spec.default === true) facts.push(`--no-${kebab(name)} turns it off`);
+  if (spec.kind === "flag" && spec.default === true) facts.push(`--no-${kebab(name)} turns it off`); // (--no-… exists for every flag; only useful for these)
   return `${spec.description} (${facts.join("; ")})`;
 }
