@@ -150,7 +150,7 @@ function formatDefault(v: unknown): string {
 /** The --help text of one option: its description, then what is allowed and the default. */
 export function describeOption(name: string, spec: OptionSpec<unknown>): string {
   const facts: string[] = [];
-  if (spec.choices) facts.push(`one of ${spec.choices.join(", ")}`);
+  if (spec.choices && spec.valueName !== spec.choices.join("|")) facts.push(`one of ${spec.choices.join(", ")}`); // else the term shows them
   const range = spec.kind === "number" ? (spec.range ?? rangeOf(name)) : undefined;
   if (range) facts.push(describeRange(range));
   facts.push(spec.required ? "required" : `default: ${spec.defaultText ?? formatDefault(spec.default)}`);
