@@ -92,7 +92,7 @@ export function choice<const C extends string, D extends C | undefined = undefin
     choices,
     default: o.default as D,
     parse(raw, name) {
-      if (typeof raw !== "string" || !(choices as readonly string[]).includes(raw)) throw new UsageError(`--${kebab(name)} must be one of ${choices.join(", ")}, got ${shown(raw)}`);
+      if (typeof raw !== "string" || !(choices as readonly string[]).includes(raw)) throw new UsageError(`--${kebab(name)} must be ${choices.length > 1 ? `one of ${choices.join(", ")}` : choices[0]}, got ${shown(raw)}`);
       return raw as C;
     },
   };
