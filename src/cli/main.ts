@@ -32,6 +32,11 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
   { name: "doctor", summary: "show the libtorch build, threads, BLAS and ffmpeg this installation uses", load: async () => (await import("./commands/doctor.ts")).doctorCommand },
 ];
 
+/** A command by name (undefined: there is none). */
+export async function loadCommand(name: string): Promise<Command | undefined> {
+  return commands.find((c) => c.name === name)?.load();
+}
+
 /** The command names (`videomae launch` runs these through this CLI). */
 export function commandNames(): string[] {
   return commands.map((c) => c.name);

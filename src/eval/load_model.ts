@@ -84,7 +84,7 @@ export async function loadModelForInference<M extends VisionTransformer | Pretra
     labels = c.labels ?? null;
   } else {
     if (!spec.model && !spec.configFile) {
-      throw new ModelSpecError(`${spec.checkpoint} is an official checkpoint: say which architecture with --model NAME (videomae info --list) or --config FILE.json`);
+      throw new ModelSpecError(`${spec.checkpoint} is an official checkpoint: say which architecture with --model NAME (videomae info --list) or --model-config FILE.json`);
     }
     // Official fine-tuned heads come in many sizes (710, 400, 174, …): take it from the weights.
     const rows = spec.kind === "vit" ? await headRows(spec.checkpoint) : null;

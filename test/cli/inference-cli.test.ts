@@ -36,7 +36,7 @@ describe("predict and extract", () => {
   });
 
   test("predict: labelled top-k as JSON; multi-view probabilities sum to ≤ 1", () => {
-    const r = run("predict", video, video2, "--checkpoint", ckpt, "--config", cfg, "--labels", labels, "--top-k", "3", "--views", "2x3", "--json");
+    const r = run("predict", video, video2, "--checkpoint", ckpt, "--model-config", cfg, "--labels", labels, "--top-k", "3", "--views", "2x3", "--json");
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(lines.length, 2);
@@ -46,12 +46,12 @@ describe("predict and extract", () => {
     assert.ok(preds.every((p) => ["archery", "bowling", "cycling", "diving", "fencing"].includes(p.label)));
     assert.ok(preds[0]!.score >= preds[1]!.score && preds[1]!.score >= preds[2]!.score);
     assert.ok(preds.reduce((s, p) => s + p.score, 0) <= 1 + 1e-6);
-    const plain = run("predict", video, "--checkpoint", ckpt, "--config", cfg);
+    const plain = run("predict", video, "--checkpoint", ckpt, "--model-config", cfg);
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stdout, /clip\.mp4 \(1 view\):\n\s+\d+\.\d%  class \d/);
     const three = join(dir, "three.txt");
     writeFileSync(three, "a\nb\nc\n");
-    const bad = run("predict", video, "--checkpoint", ckpt, "--config", cfg, "--labels", three);
+    const bad = run("predict", video, "--checkpoint", ckpt, "--model-config", cfg, "--labels", three);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /label file has \d+ names but the model has 5 classes/);
   });
@@ -62,7 +62,7 @@ describe("predict and extract", () => {
     writeFileSync(broken, "not a video");
     writeFileSync(list, `clip.mp4 0\nother.mp4 1\nbroken.mp4 2\n`);
     const out = join(dir, "feats");
-    const r = run("extract", list, "--out", out, "--checkpoint", ckpt, "--config", cfg, "--stride", "4", "--json");
+    const r = run("extract", list, "--out", out, "--checkpoint", ckpt, "--model-config", cfg, "--stride", "4", "--json");
     assert.equal(r.status, 1, "one video failed");
     const res = JSON.parse(r.stdout);
     assert.equal(res.normalize, "none");
@@ -73,7 +73,7 @@ describe("predict and extract", () => {
     assert.deepEqual(b.shape, [6, c.embedDim]); // 25 frames: starts 0..20
     assert.ok(res.results.find((x: { video: string; error?: string }) => x.video.endsWith("broken.mp4")).error);
     const mtime = statSync(join(out, "clip.npy")).mtimeMs;
-    const again = run("extract", list, "--out", out, "--checkpoint", ckpt, "--config", cfg, "--json");
+    const again = run("extract", list, "--out", out, "--checkpoint", ckpt, "--model-config", cfg, "--json");
     const res2 = JSON.parse(again.stdout);
     assert.ok(res2.results[0].skipped);
     assert.equal(statSync(join(out, "clip.npy")).mtimeMs, mtime);
@@ -82,7 +82,7 @@ describe("predict and extract", () => {
   test("predict goes on past an unreadable video or a directory, reports each, and exits 1 at the end", () => {
     const broken = join(dir, "broken-predict.mp4");
     writeFileSync(broken, "not a video");
-    const r = run("predict", video, broken, dir, video2, "--checkpoint", ckpt, "--config", cfg, "--json");
+    const r = run("predict", video, broken, dir, video2, "--checkpoint", ckpt, "--model-config", cfg, "--json");
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.video), [video, broken, dir, video2]);
@@ -95,7 +95,7 @@ describe("predict and extract", () => {
   test("eval reports the videos it could not read (not in the scores) and exits 1", () => {
     const list = join(dir, "eval-list.txt");
     writeFileSync(list, `${video} 0\n${join(dir, "gone.mp4")} 1\n${video2} 2\n`);
-    const r = run("eval", "--test", list, "--checkpoint", ckpt, "--config", cfg, "--views", "1x1", "--workers", "0", "--json");
+    const r = run("eval", "--test", list, "--checkpoint", ckpt, "--model-config", cfg, "--views", "1x1", "--workers", "0", "--json");
     assert.equal(r.status, 1, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.deepEqual(res.unreadable, [join(dir, "gone.mp4")]);
@@ -113,7 +113,7 @@ describe("predict and extract", () => {
     const list = join(dir, "paths.txt");
     writeFileSync(list, "a/x.mp4\nb/x.mp4\nshort.mp4\n");
     const out = join(dir, "feats-paths");
-    const r = run("extract", list, "--out", out, "--checkpoint", ckpt, "--config", cfg, "--json");
+    const r = run("extract", list, "--out", out, "--checkpoint", ckpt, "--model-config", cfg, "--json");
     assert.equal(r.status, 1, "the short video fails the run");
     for (const sub of ["a", "b"]) assert.deepEqual((await readNpy(join(out, sub, "x.npy"))).shape, [6, c.embedDim]);
     assert.ok(!existsSync(join(out, "short.npy")), "no empty (0, D) file for the short video");
@@ -123,7 +123,7 @@ describe("predict and extract", () => {
     const clash = join(dir, "clash.txt");
     writeFileSync(clash, "a/x.mp4\na/x.avi\n");
     const out2 = join(dir, "feats-clash");
-    const c2 = run("extract", clash, "--out", out2, "--checkpoint", ckpt, "--config", cfg);
+    const c2 = run("extract", clash, "--out", out2, "--checkpoint", ckpt, "--model-config", cfg);
     assert.equal(c2.status, 1);
     assert.match(c2.stderr, /1 output name collision\(s\).*a\/x\.mp4 \(.*clash\.txt:1\) and .*a\/x\.avi \(.*clash\.txt:2\) → .*feats-clash\/a\/x\.npy/s);
     assert.ok(!existsSync(out2), "refused before any work");

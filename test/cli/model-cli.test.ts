@@ -42,12 +42,12 @@ describe("model CLI", () => {
     writeFileSync(cfg, JSON.stringify(officialConfig(manifest.cases.vit.config, false)));
     const input = join(dir, "x.npy");
     await writeNpy(input, { dtype: "float32", shape: refShape("vit/input"), data: refArray("vit/input") });
-    const r = run("forward", "--config", cfg, "--checkpoint", ck("vit_model_fp32.pth"), "--input", input, "--out", join(dir, "y.npy"));
+    const r = run("forward", "--model-config", cfg, "--checkpoint", ck("vit_model_fp32.pth"), "--input", input, "--out", join(dir, "y.npy"));
     assert.equal(r.status, 0, r.stderr);
     const y = await readNpy(join(dir, "y.npy"));
     assert.deepEqual(y.shape, [2, 5]);
     assertClose(y.data as Float32Array, refArray("vit/logits"), 1e-5, 1e-5, "logits");
-    assert.equal(run("forward", "--config", cfg, "--checkpoint", ck("vit_model_fp32.pth"), "--input", input, "--out", join(dir, "f.npy"), "--features", "--quiet").status, 0);
+    assert.equal(run("forward", "--model-config", cfg, "--checkpoint", ck("vit_model_fp32.pth"), "--input", input, "--out", join(dir, "f.npy"), "--features", "--quiet").status, 0);
     assertClose((await readNpy(join(dir, "f.npy"))).data as Float32Array, refArray("vit/features"), 1e-5, 1e-5, "features");
   });
 
@@ -61,7 +61,7 @@ describe("model CLI", () => {
     const N = c.encoder_mask!.length / B;
     await writeNpy(join(dir, "e.npy"), { dtype: "bool", shape: [B, N], data: Uint8Array.from(c.encoder_mask!) });
     await writeNpy(join(dir, "d.npy"), { dtype: "bool", shape: [B, N], data: Uint8Array.from(c.decoder_mask!) });
-    const r = run("forward", "--pretrain", "--config", cfg, "--checkpoint", ck("pretrain_compiled.pth"), "--input", input,
+    const r = run("forward", "--pretrain", "--model-config", cfg, "--checkpoint", ck("pretrain_compiled.pth"), "--input", input,
       "--encoder-mask", join(dir, "e.npy"), "--decoder-mask", join(dir, "d.npy"), "--out", join(dir, "pred.npy"), "--loss-out", join(dir, "loss.npy"), "--quiet");
     assert.equal(r.status, 0, r.stderr);
     assertClose((await readNpy(join(dir, "pred.npy"))).data as Float32Array, refArray("pretrain/pred"), 1e-5, 1e-5, "pred");
@@ -77,7 +77,7 @@ describe("model CLI", () => {
     assert.ok([...st.tensors.values()].every((t) => t.dtype === "bfloat16"));
     await st.close();
     const cfg = join(dir, "vit.json");
-    const rr = run("forward", "--config", cfg, "--checkpoint", out, "--input", join(dir, "x.npy"), "--out", join(dir, "yb.npy"), "--quiet");
+    const rr = run("forward", "--model-config", cfg, "--checkpoint", out, "--input", join(dir, "x.npy"), "--out", join(dir, "yb.npy"), "--quiet");
     assert.equal(rr.status, 0, rr.stderr);
     assertClose((await readNpy(join(dir, "yb.npy"))).data as Float32Array, refArray("vit/logits"), 5e-2, 5e-2, "bf16 logits");
     const bad = run("convert", ck("vit_model_fp32.pth"), out, "--dtype", "f8");

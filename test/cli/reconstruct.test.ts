@@ -56,7 +56,7 @@ describe("reconstruct", () => {
       decoder_num_heads: c.decoderNumHeads,
     }));
     const out = join(dir, "recon.png");
-    const r = spawnSync(process.execPath, [bin, "reconstruct", video, "--checkpoint", join(fixtures, "checkpoints", "pretrain_compiled.pth"), "--config", cfg, "--out", out, "--json"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [bin, "reconstruct", video, "--checkpoint", join(fixtures, "checkpoints", "pretrain_compiled.pth"), "--model-config", cfg, "--out", out, "--json"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.ok(Number.isFinite(summary.maskedLoss));

@@ -38,7 +38,7 @@ describe("onnxruntime engine in predict and extract", async () => {
   const names = ["archery", "bowling", "cycling", "diving", "fencing"];
   writeFileSync(labelsFile, names.join("\n") + "\n");
   const modelFile = join(dir, "tiny.onnx");
-  const exp = run("export", ckpt, "--out", modelFile, "--config", cfg, "--labels", labelsFile, "--features");
+  const exp = run("export", ckpt, "--out", modelFile, "--model-config", cfg, "--labels", labelsFile, "--features");
   assert.equal(exp.status, 0, exp.stderr);
   const { model } = await loadModelForInference<VisionTransformer>({ checkpoint: ckpt, configFile: cfg, kind: "vit" });
   const plainFile = exportOnnx(model, { out: join(dir, "plain.onnx") }).onnx;

@@ -142,7 +142,7 @@ describe("ONNX export", () => {
     const labels = join(dir, "labels.txt");
     writeFileSync(labels, "archery\nbowling\ncycling\ndiving\nfencing\n");
     const out = join(dir, "cli.onnx");
-    const r = spawnSync(process.execPath, [bin, "export", ckpt, "--format", "onnx", "--out", out, "--config", cfgFile, "--labels", labels, "--json"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [bin, "export", ckpt, "--format", "onnx", "--out", out, "--model-config", cfgFile, "--labels", labels, "--json"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.opset, 17);
@@ -158,17 +158,17 @@ describe("ONNX export", () => {
     assert.deepEqual(inputType.case === "tensorType" && inputType.value.shape!.dim.map((d) => d.value.value), ["batch", 3n, 4n, 16n, 16n]);
 
     const ext = join(dir, "ext.onnx");
-    const e = spawnSync(process.execPath, [bin, "export", ckpt, "--out", ext, "--config", cfgFile, "--external-data"], { encoding: "utf8" });
+    const e = spawnSync(process.execPath, [bin, "export", ckpt, "--out", ext, "--model-config", cfgFile, "--external-data"], { encoding: "utf8" });
     assert.equal(e.status, 0, e.stderr);
     assert.ok(statSync(`${ext}.data`).size > statSync(ext).size, "the larger weights live in the .data file");
     const shape = [2, 3, 4, 16, 16];
     const x = wave(2 * 3 * 4 * 16 * 16);
     assertClose((await ortOutputs(ext, x, shape)).logits!, (await ortOutputs(out, x, shape)).logits!, 0, 0, "external data");
 
-    const bad = spawnSync(process.execPath, [bin, "export", ckpt, "--out", join(dir, "x.pt"), "--config", cfgFile], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, [bin, "export", ckpt, "--out", join(dir, "x.pt"), "--model-config", cfgFile], { encoding: "utf8" });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--out must end in \.onnx/);
-    const fmt = spawnSync(process.execPath, [bin, "export", ckpt, "--format", "tflite", "--out", out, "--config", cfgFile], { encoding: "utf8" });
+    const fmt = spawnSync(process.execPath, [bin, "export", ckpt, "--format", "tflite", "--out", out, "--model-config", cfgFile], { encoding: "utf8" });
     assert.equal(fmt.status, 2);
     assert.match(fmt.stderr, /--format must be onnx/);
   });

@@ -117,7 +117,7 @@ describe("browser page (videomae web)", () => {
     const onnx = exportOnnx(model, { out: join(dir, "tiny.onnx"), labels }).onnx;
     const labelsFile = join(dir, "labels.txt");
     writeFileSync(labelsFile, labels.join("\n") + "\n");
-    const pr = spawnSync(process.execPath, [bin, "predict", clip, "--checkpoint", ckpt, "--config", cfg, "--labels", labelsFile, "--top-k", "5", "--json"], { encoding: "utf8" });
+    const pr = spawnSync(process.execPath, [bin, "predict", clip, "--checkpoint", ckpt, "--model-config", cfg, "--labels", labelsFile, "--top-k", "5", "--json"], { encoding: "utf8" });
     assert.equal(pr.status, 0, pr.stderr);
     const expected = JSON.parse(pr.stdout).predictions as { label: string; score: number }[];
 

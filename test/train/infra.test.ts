@@ -7,7 +7,7 @@ import { Linear } from "../../src/nn/index.ts";
 import { AdamW } from "../../src/optim/index.ts";
 import { Generator, keep, randn, tidy } from "../../src/torch/index.ts";
 import {
-  ConfigError, curvesSvg, formatDuration, loadCheckpoint, MetricsLog, niceTicks, Progress, resolveConfig, restoreCheckpoint, saveCheckpoint,
+  curvesSvg, formatDuration, loadCheckpoint, MetricsLog, niceTicks, Progress, restoreCheckpoint, saveCheckpoint,
 } from "../../src/train/index.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "vm-train-"));
@@ -56,24 +56,6 @@ describe("metrics and curves", () => {
     assert.equal((svg.match(/<path /g) ?? []).length, 1);
     assert.equal((svg.match(/<circle /g) ?? []).length, 1);
     assert.match(svg, />loss</);
-  });
-});
-
-describe("config", () => {
-  const defaults = { lr: 1e-3, epochs: 10, warmupEpochs: 1, flip: true, model: "vit_small_patch16_224", lists: ["a.csv"] };
-  test("defaults ← file ← command line, typed, kebab/snake keys", () => {
-    const dir = tmp();
-    const file = join(dir, "c.json");
-    writeFileSync(file, JSON.stringify({ warmup_epochs: 5, lr: 0.01 }));
-    const { config, rest } = resolveConfig(defaults, ["--config", file, "--lr", "0.02", "--no-flip", "--lists", "x.csv,y.csv", "video.mp4", "--epochs=3"]);
-    assert.deepEqual(config, { ...defaults, lr: 0.02, warmupEpochs: 5, flip: false, lists: ["x.csv", "y.csv"], epochs: 3 });
-    assert.deepEqual(rest, ["video.mp4"]);
-  });
-  test("unknown keys and bad values are clear errors", () => {
-    assert.throws(() => resolveConfig(defaults, ["--lrr", "1"]), (e: unknown) => e instanceof ConfigError && /unknown option 'lrr'.*Valid options: .*lr/.test(e.message));
-    assert.throws(() => resolveConfig(defaults, ["--epochs", "ten"]), /epochs must be a number/);
-    assert.throws(() => resolveConfig(defaults, ["--lr"]), /--lr needs a value/);
-    assert.throws(() => resolveConfig(defaults, ["--config", "/nonexistent.json"]), /cannot read config file/);
   });
 });
 

@@ -10,16 +10,17 @@ import { PyTorchReference, type TorchBlas } from "../../bench/pytorch.ts";
 import { getNumThreads, resolveDevice } from "../../torch/index.ts";
 import { formatGpuBench, runGpuBench } from "../../bench/gpu.ts";
 import { table } from "../../bench/stats.ts";
-import { num, parseOptions, UsageError, type Command } from "../command.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { jsonOutputOption } from "../options/groups.ts";
+import { choice, flag, number, pattern, text } from "../options/schema.ts";
 
-export const benchCommand: Command = {
+export const benchCommand = defineCommand({
   name: "bench",
-  help: `Usage: videomae bench [--quick] [--json] [--no-torch] [--out FILE]
+  usage: `[--quick] [--json] [--no-torch] [--out FILE]
                      [--core-only | --models-only] [--only PATTERN] [--rounds N] [--reps N] [--tiny]
        videomae bench --profile [--only PATTERN] [--reps N] [--no-torch] [--json]
-       videomae bench --device cuda[:N] [--batch N] [--reps N] [--no-compile] [--no-torch] [--json]
-
-Runs our implementation and a PyTorch reference (Debian's /usr/bin/python3 with torch, when
+       videomae bench --device cuda[:N] [--batch N] [--reps N] [--no-compile] [--no-torch] [--json]`,
+  description: `Runs our implementation and a PyTorch reference (Debian's /usr/bin/python3 with torch, when
 importable) on the same shapes and threads, interleaving their repetitions, and reports medians
 and the ratio ours/PyTorch. Threads: VIDEOMAE_NUM_THREADS (default: all cores).
 
@@ -30,81 +31,49 @@ Two parts, both by default:
            the official modules in PyTorch; ms/clip, GFLOP/s, % of GEMM peak, peak memory.
            Each workload runs in a fresh process per side. A full run takes ~20 minutes on
            2 quiet cores; other jobs on the machine distort it (see the load column).
-
-Options:
-  --quick        smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)
-  --core-only    only the core part
-  --models-only  only the model part
-  --data         also the data loader: decode + augment + masks of 16×224² pretraining clips
-                 (2 workers) against a ViT-S pretraining step — does the loader keep up?
-  --dist         also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread
-                 vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce
-                 time per step
-  --only PAT     model workloads whose id matches PAT (comma-separated case-insensitive regexes),
-                 e.g. --only "vit-b infer" or --only "pretrain-dual fp32"
-  --rounds N     interleaved rounds per workload (default 4; quick 1)
-  --reps N       timed repetitions per side per round (default 2; quick 1)
-  --tiny         the tiny test models instead of ViT-S/B (for tests; the numbers mean nothing)
-  --profile      instead of benchmarking: where our time goes, for the workloads picked by --only
-                 (default "vit-b infer fp32,vit-s pretrain-dual fp32"): step phases, forward time
-                 per module, and each block piece (linears, attention, LayerNorm, GELU, patch
-                 embedding) alone on the block's shapes, ours vs PyTorch
-  --json         print only the JSON result
-  --no-torch     skip the PyTorch reference
-  --torch-blas B the BLAS of the PyTorch side: "ours" (default: the library our addon loads,
-                 openblas-openmp, so both run the same GEMMs) or "system" (PyTorch as installed;
-                 Debian's default openblas-pthread oversubscribes the cores next to torch's OpenMP
-                 pool and slows its fp32 training 1.6–2×)
-  --out FILE     where to write the JSON result (default: .bench/bench-<timestamp>.json)
-  --device D     cpu (default: the parts above) or cuda[:N]: instead, the GPU benchmark — ViT-B
-                 inference and ViT-B dual-masking pre-training at --batch clips (default 32), bf16
-                 autocast, ours vs the official modules in PyTorch eager and torch.compile'd
-                 (VIDEOMAE_PYTHON names the Python with a CUDA torch): clips/s, peak GPU memory,
-                 ratios. Needs an addon built against a CUDA libtorch (scripts/gpu-check.sh).
-  --batch N      clips per step on the GPU (default 32)
-  --no-compile   skip the torch.compile'd PyTorch rows (compiling ViT-B takes a minute or two)
-
-Example:
+`,
+  options: {
+    quick: flag("smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)"),
+    coreOnly: flag("only the core part"),
+    modelsOnly: flag("only the model part"),
+    data: flag("also the data loader: decode + augment + masks of 16×224² pretraining clips (2 workers) against a ViT-S pretraining step — does the loader keep up?"),
+    dist: flag("also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce time per step"),
+    only: text({ valueName: "PAT", defaultText: "all; with --profile \"vit-b infer fp32,vit-s pretrain-dual fp32\"", description: 'model workloads whose id matches PAT (comma-separated case-insensitive regexes), e.g. "vit-b infer" or "pretrain-dual fp32"' }),
+    rounds: number({ valueName: "N", defaultText: "4; quick 1", description: "interleaved rounds per workload" }),
+    reps: number({ valueName: "N", defaultText: "2; quick 1; profile 3", description: "timed repetitions per side per round" }),
+    tiny: flag("the tiny test models instead of ViT-S/B (for tests; the numbers mean nothing)"),
+    profile: flag("instead of benchmarking: where our time goes, for the workloads picked by --only: step phases, forward time per module, and each block piece (linears, attention, LayerNorm, GELU, patch embedding) alone on the block's shapes, ours vs PyTorch"),
+    ...jsonOutputOption("only the JSON result"),
+    torch: flag("compare with the PyTorch reference (--no-torch: skip it)", true),
+    torchBlas: choice(["ours", "system"], {
+      default: "ours",
+      description: "the BLAS of the PyTorch side: ours (the library our addon loads, openblas-openmp, so both run the same GEMMs) or system (PyTorch as installed; Debian's default openblas-pthread oversubscribes the cores next to torch's OpenMP pool and slows its fp32 training 1.6–2×)",
+    }),
+    out: text({ valueName: "FILE", defaultText: ".bench/bench-<timestamp>.json", description: "where to write the JSON result" }),
+    // The CPU benchmark stays the default even on a GPU machine: the GPU one is asked for.
+    device: pattern(/^(cpu|cuda(:\d+)?)$/, {
+      default: "cpu",
+      valueName: "cpu|cuda[:N]",
+      allowed: "one of cpu, cuda, cuda:N",
+      description:
+        "cpu: the parts above; cuda[:N]: instead, the GPU benchmark — ViT-B inference and ViT-B dual-masking pre-training at --batch clips, bf16 autocast, ours vs the official modules in PyTorch eager and torch.compile'd (VIDEOMAE_PYTHON names the Python with a CUDA torch): clips/s, peak GPU memory, ratios; needs an addon built against a CUDA libtorch (scripts/gpu-check.sh)",
+    }),
+    batch: number({ valueName: "N", default: 32, range: { min: 1, integer: true }, description: "clips per step in the GPU benchmark" }),
+    compile: flag("also time torch.compile'd PyTorch in the GPU benchmark (--no-compile: skip; compiling ViT-B takes a minute or two)", true),
+  },
+  epilogue: `Example:
   npm run bench                                   # full run, tables + JSON file
   videomae bench --models-only --only "vit-s"     # ViT-S workloads only
   videomae bench --quick --json`,
-  async run(argv) {
-    const { values } = parseOptions(argv, {
-      quick: { type: "boolean" },
-      json: { type: "boolean" },
-      "no-torch": { type: "boolean" },
-      out: { type: "string" },
-      "core-only": { type: "boolean" },
-      "models-only": { type: "boolean" },
-      data: { type: "boolean" },
-      dist: { type: "boolean" },
-      only: { type: "string" },
-      rounds: { type: "string" },
-      reps: { type: "string" },
-      tiny: { type: "boolean" },
-      profile: { type: "boolean" },
-      "torch-blas": { type: "string" },
-      device: { type: "string" },
-      batch: { type: "string" },
-      "no-compile": { type: "boolean" },
-    });
-    const torchBlas = (values["torch-blas"] ?? "ours") as TorchBlas;
-    if (torchBlas !== "ours" && torchBlas !== "system") throw new UsageError(`--torch-blas must be "ours" or "system", got '${torchBlas}'`);
-    if (values["core-only"] && values["models-only"]) throw new UsageError("--core-only and --models-only exclude each other");
-    const positive = (v: string | undefined, name: string): number | undefined => {
-      if (v === undefined) return undefined;
-      const n = num(v, 0, name);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-      return n;
-    };
-    const rounds = positive(values.rounds, "rounds");
-    const reps = positive(values.reps, "reps");
+  async run(values) {
+    const torchBlas = values.torchBlas as TorchBlas;
+    if (values.coreOnly && values.modelsOnly) throw new UsageError("--core-only and --models-only exclude each other");
+    const { rounds, reps } = values;
     const log = values.json ? undefined : (s: string) => console.error(`  ${s}`);
-    const withTorch = !values["no-torch"];
-    const device = resolveDevice(values.device ?? "cpu");
+    const withTorch = values.torch;
+    const device = resolveDevice(values.device);
     if (device !== "cpu") {
-      const batch = positive(values.batch, "batch");
-      const res = await runGpuBench({ device, withTorch, compile: !values["no-compile"], ...(batch ? { batch } : {}), ...(reps ? { reps } : {}), ...(log ? { log } : {}) });
+      const res = await runGpuBench({ device, withTorch, compile: values.compile, batch: values.batch, ...(reps ? { reps } : {}), ...(log ? { log } : {}) });
       const out = values.out ?? join(".bench", `bench-gpu-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
       mkdirSync(join(out, ".."), { recursive: true });
       writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
@@ -135,8 +104,8 @@ Example:
     };
     let core: CoreBenchResult | undefined;
     let models: ModelBenchResult | undefined;
-    if (!values["models-only"]) core = await runCoreBench({ quick: values.quick, withTorch, torchBlas, log });
-    if (!values["core-only"]) {
+    if (!values.modelsOnly) core = await runCoreBench({ quick: values.quick, withTorch, torchBlas, log });
+    if (!values.coreOnly) {
       models = await runModelBench({
         quick: values.quick,
         tiny: values.tiny,
@@ -167,7 +136,7 @@ Example:
     console.log(`\nJSON written to ${out}`);
     return 0;
   },
-};
+});
 
 function printCore(res: CoreBenchResult): void {
   console.log(`\nthreads ${res.threads}, BLAS ${res.blas}, PyTorch ${res.torchVersion ?? "—"}${res.torchNote ? ` (${res.torchNote})` : ""}\n`);

@@ -1,15 +1,15 @@
 /** `videomae distill`: options from defaults ← --config JSON ← flags, as pretrain/finetune. */
 import { loadTeacher } from "../../eval/teacher.ts";
-import { DISTILL_DEFAULTS, distill } from "../../train/distill.ts";
-import type { Command } from "../command.ts";
-import { DISTRIBUTED_HELP, optionTable, parse, runMaybeDistributed } from "./train.ts";
+import { distill } from "../../train/distill.ts";
+import { defineCommand } from "../command.ts";
+import { distillOptions } from "../options/training.ts";
+import { DISTRIBUTED_HELP, runMaybeDistributed, runOptions, trainingCommandOptions } from "./train.ts";
 
-export const distillCommand: Command = {
+export const distillCommand = defineCommand({
   name: "distill",
-  help: `Usage: videomae distill --train TRAIN.csv --teacher CKPT [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
-                        [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
-
-Distils a fine-tuned teacher (any size; ours, or an official .pth with --teacher-model NAME) into a
+  usage: `--train TRAIN.csv --teacher CKPT [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
+                        [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]`,
+  description: `Distils a fine-tuned teacher (any size; ours, or an official .pth with --teacher-model NAME) into a
 student ViT: loss = τ²·KL(teacher_τ ‖ student_τ) [--temperature τ] + α·cross-entropy on the labels
 [--alpha, default 0: pure logit distillation, as the released ViT-S/ViT-B students]
 + β·MSE of the student's pooled features, linearly projected to the teacher's width, against the
@@ -32,20 +32,17 @@ in later runs with the same seed, list, sampling and augmentation options and te
 a sub-folder of DIR): another student, lr or batch size then skips the teacher. It is only valid
 while the augmentation is deterministic in the seed — true of this loader, where every draw is a
 function of (seed, epoch, position), but not if the videos change under the same paths or another
-decoder gives other pixels. Mixup is applied after the cache, so its settings may differ.
-
-Options (defaults; a JSON --config file may set any of them, flags win):
-${optionTable(DISTILL_DEFAULTS)}
-
-Example (ViT-g K710 teacher → ViT-S K400 student initialised from a pre-trained encoder):
+decoder gives other pixels. Mixup is applied after the cache, so its settings may differ.`,
+  options: { ...distillOptions, ...trainingCommandOptions },
+  epilogue: `Example (ViT-g K710 teacher → ViT-S K400 student initialised from a pre-trained encoder):
   videomae distill --train k400_train.csv --val k400_val.csv --labels k400.txt \\
       --teacher vit_g_hybrid_pt_1200e_k710_ft.pth --teacher-model vit_giant_patch14_224 \\
       --teacher-label-map label_710to400.json --teacher-precision bf16 \\
       --model vit_small_patch16_224 --finetune runs/pt_s/checkpoint-last.safetensors \\
       --temperature 1 --epochs 100 --batch-size 32 --cache-teacher cache/vit_g --out runs/distill_s
 ${DISTRIBUTED_HELP}`,
-  async run(argv) {
-    const { config, json } = parse(DISTILL_DEFAULTS, argv);
-    return runMaybeDistributed(json, (log, dist) => distill(config, loadTeacher, log, dist));
+  async run(options) {
+    const run = runOptions(options);
+    return runMaybeDistributed(options.json, (log, dist) => distill(run, loadTeacher, log, dist));
   },
-};
+});

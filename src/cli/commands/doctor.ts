@@ -1,18 +1,18 @@
 import { blasInfo, cudaInfo, getNumThreads, native } from "../../torch/index.ts";
-import { parseOptions, type Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
+import { jsonOutputOption } from "../options/groups.ts";
 import { spawnSync } from "node:child_process";
 
-export const doctorCommand: Command = {
+export const doctorCommand = defineCommand({
   name: "doctor",
-  help: `Usage: videomae doctor [--json]
-
-Prints what the native core loaded: libtorch version and parallel settings, the number of
+  usage: "[--json]",
+  description: `Prints what the native core loaded: libtorch version and parallel settings, the number of
 threads, which OpenBLAS build (the OpenMP one shares torch's thread pool; the pthreads one
 oversubscribes the cores), whether ffmpeg/ffprobe are on PATH, and the GPUs: each one the NVIDIA
 driver sees (name, memory, compute capability) and whether this addon's libtorch can use them
 (CUDA, cuDNN and NCCL versions as libtorch reports them).`,
-  async run(argv) {
-    const { values } = parseOptions(argv, { json: { type: "boolean" } });
+  options: jsonOutputOption("the report"),
+  async run(values) {
     const info = native.buildInfo();
     const ffmpeg = spawnSync("ffmpeg", ["-version"], { encoding: "utf8" });
     const report = {
@@ -46,4 +46,4 @@ driver sees (name, memory, compute capability) and whether this addon's libtorch
     console.log(report.parallelInfo.map((l) => `  ${l}`).join("\n"));
     return 0;
   },
-};
+});

@@ -9,8 +9,10 @@ import type { VisionTransformer } from "../../models/vit.ts";
 import { Progress } from "../../train/progress.ts";
 import { ensureWritableDir, writingFile } from "../../util/output.ts";
 import { createVideoReader, VideoError } from "../../video/index.ts";
-import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
-import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { useDecoder } from "../decoder.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { architectureOptions, checkpointOption, decoderOption, deviceOption, engineOption, jsonOutputOption } from "../options/groups.ts";
+import { choice, flag, number, text } from "../options/schema.ts";
 
 const VIDEO_EXT = /\.(mp4|mkv|avi|webm|mov|m4v|mpg|mpeg|ts|flv)$/i;
 
@@ -75,13 +77,12 @@ function uniqueJobs(jobs: Job[], out: string): Job[] {
   return keep;
 }
 
-export const extractCommand: Command = {
+export const extractCommand = defineCommand({
   name: "extract",
-  help: `Usage: videomae extract VIDEO_OR_LIST --out DIR --checkpoint FILE [--model NAME | --config FILE]
+  usage: `VIDEO_OR_LIST --out DIR --checkpoint FILE [--model NAME | --model-config FILE.json]
                         [--window 16] [--stride 4] [--normalize none|imagenet] [--batch 4] [--force] [--json]
-       videomae extract VIDEO_OR_LIST --out DIR --engine onnx --model FILE.onnx [...]
-
-For each video, windows of --window consecutive frames start at 0, S, 2S, … (while they fit);
+       videomae extract VIDEO_OR_LIST --out DIR --engine onnx --model FILE.onnx [...]`,
+  description: `For each video, windows of --window consecutive frames start at 0, S, 2S, … (while they fit);
 each window goes through the model and its pooled fc_norm feature becomes one row of a
 float32 array [windows, D] (the official TAD layout: 16 frames, stride 4 for THUMOS14, 16 for
 FineAction), written to DIR/<path>.npy: <path> is the video's path relative to the list's folder
@@ -97,50 +98,41 @@ through onnxruntime instead of libtorch (same windows, resize and normalisation)
 --normalize: the official extract_tad_feature.py feeds frames scaled to [0, 1] WITHOUT ImageNet
 mean/std normalisation, although the models were trained with it. 'none' (default) reproduces
 the official features; 'imagenet' gives the models their training distribution.
-
-Options:
-${DECODER_HELP}
-                   (libav decodes each video once, windows streamed from one open decoder)
-
-Example:
+With --decoder libav each video is decoded once, the windows streamed from one open decoder.`,
+  options: {
+    out: text({ valueName: "DIR", description: "where the .npy files go" }),
+    ...checkpointOption,
+    ...architectureOptions,
+    window: number({ valueName: "F", defaultText: "the model's frame count", description: "frames per window (must be the model's)" }),
+    stride: number({ valueName: "S", default: 4, description: "frames between window starts" }),
+    normalize: choice(["none", "imagenet"], { default: "none", description: "frame normalisation: none (as the official script) or imagenet" }),
+    batch: number({ valueName: "B", default: 4, description: "windows per forward pass" }),
+    force: flag("extract again videos whose .npy exists"),
+    ...engineOption,
+    ...jsonOutputOption("the results"),
+    ...decoderOption,
+    ...deviceOption,
+  },
+  operands: true,
+  epilogue: `Example:
   videomae extract thumos_test.txt --out th14_feats --checkpoint vit_g_hybrid_pt_1200e_k710_ft.pth \\
                    --model vit_giant_patch14_224`,
-  async run(argv) {
-    const { values: v, positionals } = parseOptions(
-      argv,
-      {
-        out: { type: "string" },
-        checkpoint: { type: "string" },
-        model: { type: "string" },
-        config: { type: "string" },
-        window: { type: "string" },
-        stride: { type: "string" },
-        normalize: { type: "string" },
-        batch: { type: "string" },
-        force: { type: "boolean" },
-        engine: { type: "string" },
-        json: { type: "boolean" },
-        ...decoderOption,
-      },
-      true,
-    );
+  async run(v, positionals) {
     useDecoder(v.decoder);
     if (positionals.length !== 1) throw new UsageError("give one VIDEO or list file");
     const onnx = v.engine === "onnx";
-    if (v.engine !== undefined && v.engine !== "torch" && !onnx) throw new UsageError(`--engine must be torch or onnx, got '${v.engine}'`);
     if (onnx && (!v.model || !/\.onnx$/i.test(v.model) || v.checkpoint)) throw new UsageError("--engine onnx needs --model FILE.onnx (from videomae export --features) and no --checkpoint");
     if (!v.out || (!v.checkpoint && !onnx)) throw new UsageError("--out and --checkpoint are required");
-    const normalize = (v.normalize ?? "none") as "none" | "imagenet";
-    if (normalize !== "none" && normalize !== "imagenet") throw new UsageError("--normalize must be none or imagenet");
-    const batch = num(v.batch, 4, "batch");
+    const normalize = v.normalize as "none" | "imagenet";
+    const batch = v.batch;
     const jobs = uniqueJobs(jobsOf(positionals[0]!), v.out);
     ensureWritableDir(v.out); // before loading the model: a long run must not fail at its first write
-    const loaded = onnx ? { model: await OnnxEngine.load(v.model!) } : await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint!, model: v.model, configFile: v.config, kind: "vit" });
+    const loaded = onnx ? { model: await OnnxEngine.load(v.model!) } : await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint!, model: v.model, configFile: v.modelConfig, kind: "vit" });
     const cfg = loaded.model.config;
     if (onnx && !(loaded.model as OnnxEngine).meta.outputs.includes("features")) throw new UsageError(`${v.model} has no "features" output: export it with --features`);
-    const window = num(v.window, cfg.numFrames, "window");
+    const window = v.window ?? cfg.numFrames;
     if (window !== cfg.numFrames) throw new UsageError(`--window ${window} differs from the model's ${cfg.numFrames} frames`);
-    const stride = num(v.stride, 4, "stride");
+    const stride = v.stride;
     const reader = createVideoReader();
     const results: { video: string; out: string; windows?: number; skipped?: boolean; error?: string }[] = [];
     const progress = new Progress({ total: jobs.length, label: "extract", unit: "videos" });
@@ -169,4 +161,4 @@ Example:
     else console.log(`${results.length - failed} of ${jobs.length} videos → ${v.out} (${results.filter((r) => r.skipped).length} already done, ${failed} failed; normalize=${normalize})`);
     return failed ? 1 : 0;
   },
-};
+});

@@ -10,7 +10,9 @@ import { createModel, describeLoad, loadCheckpointInto, pretrainLoss, PretrainVi
 import { configFromOfficialFields } from "../../models/official_config.ts";
 import { autocast, noGrad, tidy } from "../../torch/index.ts";
 import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
-import { UsageError, parseOptions, type Command } from "../command.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { architectureOptions, checkpointOption, deviceOption, precisionOption } from "../options/groups.ts";
+import { flag, text } from "../options/schema.ts";
 
 async function readMask(path: string, what: string): Promise<Uint8Array> {
   const raw = await readNpy(path);
@@ -21,57 +23,41 @@ async function readMask(path: string, what: string): Promise<Uint8Array> {
   return Uint8Array.from(raw.data as ArrayLike<number | bigint>, (v) => (Number(v) ? 1 : 0));
 }
 
-export const forwardCommand: Command = {
+export const forwardCommand = defineCommand({
   name: "forward",
-  help: `Usage:
-  videomae forward (--model NAME | --config FILE.json) --checkpoint FILE --input X.npy --out Y.npy [--features]
-  videomae forward --pretrain (--model NAME | --config FILE.json) --checkpoint FILE --input X.npy
-                   --encoder-mask E.npy --decoder-mask D.npy --out PRED.npy [--loss-out LOSS.npy]
-
-The input is a float array (B, C, T, H, W), already ImageNet-normalised, as the official models
+  usage: `(--model NAME | --model-config FILE.json) --checkpoint FILE --input X.npy --out Y.npy [--features]
+       videomae forward --pretrain (--model NAME | --model-config FILE.json) --checkpoint FILE --input X.npy
+                        --encoder-mask E.npy --decoder-mask D.npy --out PRED.npy [--loss-out LOSS.npy]`,
+  description: `The input is a float array (B, C, T, H, W), already ImageNet-normalised, as the official models
 take it. The fine-tune form writes logits (B, classes), or with --features the pooled fc_norm
 features (B, D). The --pretrain form writes decoder predictions (B, N_keep, 3·tubelet·p²) for the
 decoder-kept tokens in ascending order, and with --loss-out the normalised-pixel loss; masks are
 bool (B, N) arrays with true = removed (omit --decoder-mask for V1: no decoder masking).
 
-The config JSON uses the official constructor field names: img_size, patch_size, num_frames,
+The --model-config JSON uses the official constructor field names: img_size, patch_size, num_frames,
 tubelet_size, embed_dim, depth, num_heads, mlp_ratio, num_classes, decoder_embed_dim,
-decoder_depth, decoder_num_heads (others keep ViT-B's values, or those of "model": NAME).
-
-Options:
-  --model NAME         registry name (videomae info --list)
-  --config FILE        JSON config with official field names
-  --pretrain           the pre-training encoder-decoder (implied by a pretrain_* model name)
-  --checkpoint FILE    .pth (official, any wrapping, fp32/fp16) or .safetensors
-  --input X.npy        input video batch
-  --out Y.npy          output array (float32)
-  --features           pooled features instead of logits
-  --encoder-mask E.npy / --decoder-mask D.npy / --loss-out LOSS.npy   (pre-training)
-  --precision fp32|bf16  compute precision (default fp32)
-  --quiet              no load report on stderr
-
-Example:
+decoder_depth, decoder_num_heads (others keep ViT-B's values, or those of "model": NAME).`,
+  options: {
+    ...architectureOptions,
+    pretrain: flag("the pre-training encoder-decoder (implied by a pretrain_* model name)"),
+    ...checkpointOption,
+    input: text({ valueName: "X.npy", description: "input video batch (B, C, T, H, W), ImageNet-normalised" }),
+    out: text({ valueName: "Y.npy", description: "output array (float32)" }),
+    features: flag("pooled features instead of logits"),
+    encoderMask: text({ valueName: "E.npy", description: "pre-training: bool (B, N) encoder mask, true = removed" }),
+    decoderMask: text({ valueName: "D.npy", description: "pre-training: bool (B, N) decoder mask (omit for V1)" }),
+    lossOut: text({ valueName: "LOSS.npy", description: "pre-training: also write the normalised-pixel loss" }),
+    ...precisionOption,
+    quiet: flag("no load report on stderr"),
+    ...deviceOption,
+  },
+  epilogue: `Example:
   videomae forward --model vit_small_patch16_224 --checkpoint vit_s_k710_dl_from_giant.pth \\
                    --input clip.npy --out logits.npy`,
-  async run(argv) {
-    const { values: v } = parseOptions(argv, {
-      model: { type: "string" },
-      config: { type: "string" },
-      pretrain: { type: "boolean" },
-      checkpoint: { type: "string" },
-      input: { type: "string" },
-      out: { type: "string" },
-      features: { type: "boolean" },
-      "encoder-mask": { type: "string" },
-      "decoder-mask": { type: "string" },
-      "loss-out": { type: "string" },
-      precision: { type: "string" },
-      quiet: { type: "boolean" },
-    });
+  async run(v) {
     if (!v.checkpoint || !v.input || !v.out) throw new UsageError("--checkpoint, --input and --out are required");
-    if (!v.model === !v.config) throw new UsageError("give exactly one of --model NAME or --config FILE.json");
-    const precision = v.precision ?? "fp32";
-    if (precision !== "fp32" && precision !== "bf16") throw new UsageError("--precision must be fp32 or bf16");
+    if (!v.model === !v.modelConfig) throw new UsageError("give exactly one of --model NAME or --model-config FILE.json");
+    const precision = v.precision;
     let cfg: ModelConfig;
     if (v.model) {
       if (!isModelName(v.model)) throw new UsageError(`unknown model '${v.model}'; known: ${MODEL_NAMES.join(", ")}`);
@@ -79,18 +65,18 @@ Example:
     } else {
       let json: Record<string, unknown>;
       try {
-        json = JSON.parse(readFileSync(v.config!, "utf8")) as Record<string, unknown>;
+        json = JSON.parse(readFileSync(v.modelConfig!, "utf8")) as Record<string, unknown>;
       } catch (e) {
-        throw new UsageError(`cannot read --config ${v.config}: ${(e as Error).message}`);
+        throw new UsageError(`cannot read --model-config ${v.modelConfig}: ${(e as Error).message}`);
       }
-      cfg = configFromOfficialFields(json, Boolean(v.pretrain), v.config!);
+      cfg = configFromOfficialFields(json, v.pretrain, v.modelConfig!);
     }
     const isPretrain = cfg.kind === "pretrain";
     if (v.pretrain && !isPretrain) throw new UsageError(`--pretrain needs a pre-training model, '${v.model}' is a fine-tune model`);
-    if (isPretrain && !v["encoder-mask"]) throw new UsageError("the pre-training form needs --encoder-mask E.npy");
+    if (isPretrain && !v.encoderMask) throw new UsageError("the pre-training form needs --encoder-mask E.npy");
 
     // Before the model runs (minutes for the big ones): the outputs must be writable.
-    const outs = [v.out, ...(v["loss-out"] ? [v["loss-out"]] : [])];
+    const outs = [v.out, ...(v.lossOut ? [v.lossOut] : [])];
     for (const f of outs) ensureWritableFileDir(f);
     const model = createModel(cfg);
     const report = await loadCheckpointInto(model, v.checkpoint);
@@ -105,8 +91,8 @@ Example:
       return 0;
     }
     const pre = model as PretrainVisionTransformer;
-    const enc = await readMask(v["encoder-mask"]!, "--encoder-mask");
-    const dec = v["decoder-mask"] ? await readMask(v["decoder-mask"], "--decoder-mask") : undefined;
+    const enc = await readMask(v.encoderMask!, "--encoder-mask");
+    const dec = v.decoderMask ? await readMask(v.decoderMask, "--decoder-mask") : undefined;
     const { pred, loss } = run(() =>
       tidy(() => {
         const p = pre.forward(input, enc, dec);
@@ -115,8 +101,8 @@ Example:
       }),
     );
     await writingFile(v.out, () => writeNpy(v.out!, tensorToRaw(pred)));
-    const lossOut = v["loss-out"];
+    const lossOut = v.lossOut;
     if (lossOut) await writingFile(lossOut, () => writeNpy(lossOut, tensorToRaw(loss)));
     return 0;
   },
-};
+});

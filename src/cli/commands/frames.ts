@@ -8,64 +8,53 @@ import { writeNpy } from "../../io/npy.ts";
 import { createVideoReader, type ResizeSpec } from "../../video/index.ts";
 import { assertFile } from "../../video/probe.ts";
 import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
-import { UsageError, num, parseOptions, type Command } from "../command.ts";
-import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { useDecoder } from "../decoder.ts";
+import { decoderOption, jsonOutputOption } from "../options/groups.ts";
+import { number, text } from "../options/schema.ts";
 import { runFrameRequests } from "./frames_requests.ts";
 
-export const framesCommand: Command = {
-  name: "frames",
-  help: `Usage: videomae frames VIDEO --indices I,J,... --out FILE.npy [--size S | --width W --height H] [--json]
-       videomae frames --requests REQ.jsonl --out-dir DIR [--size S | --width W --height H]
+/** How decoded frames are resized (shared by the single-video and the batch mode). */
+export const frameSizeOptions = {
+  size: number({ valueName: "S", description: "resize so the short side is S, keeping the aspect ratio (long side truncated, as the official short-side resize)", defaultText: "no resize" }),
+  width: number({ valueName: "W", description: "with --height: resize to exactly W×H instead (aspect ratio not kept)", defaultText: "no resize" }),
+  height: number({ valueName: "H", description: "with --width: the height of the exact resize", defaultText: "no resize" }),
+};
 
-Decodes the frames at the given 0-based indices (presentation order, as decord's get_batch;
+export const framesCommand = defineCommand({
+  name: "frames",
+  usage: `VIDEO --indices I,J,... --out FILE.npy [--size S | --width W --height H] [--json]
+       videomae frames --requests REQ.jsonl --out-dir DIR [--size S | --width W --height H]`,
+  description: `Decodes the frames at the given 0-based indices (presentation order, as decord's get_batch;
 any order, repeats allowed) and writes them, in that order, as a uint8 RGB array of shape
 (T, H, W, 3) to a NumPy .npy file (np.load reads it).
 
-Options:
-  --indices LIST   comma-separated frame indices, e.g. 0,4,8 (required; see "videomae probe"
-                   for the frame count)
-  --out FILE       .npy file to write (required; missing folders are created)
-  --size S         resize so the short side is S, keeping the aspect ratio (long side
-                   truncated, as the official short-side resize); default: no resize
-  --width W --height H
-                   resize to exactly W×H instead (aspect ratio not kept)
-  --json           print {"out", "shape", "dtype", "indices"} as JSON
-${DECODER_HELP}
-
 Batch mode (one process for many videos, e.g. to check decoding against another tool):
-  --requests FILE  JSON lines {"video": PATH, "indices": [..]} (relative paths resolve against
-                   FILE's folder); line N is decoded into DIR/N.npy (uint8, T×H×W×3); a bad
-                   line or video is reported and skipped, the rest completes; prints a JSON
-                   summary {requests, written, failed, errors: [{line, video, error}]} (exit
-                   code 1 when a line failed)
-  --out-dir DIR    where the .npy files go (created if missing)
-
-Example:
+--requests FILE holds JSON lines {"video": PATH, "indices": [..]} (relative paths resolve against
+FILE's folder); line N is decoded into DIR/N.npy (uint8, T×H×W×3); a bad line or video is
+reported and skipped, the rest completes; prints a JSON summary {requests, written, failed,
+errors: [{line, video, error}]} (exit code 1 when a line failed).`,
+  options: {
+    indices: text({ valueName: "LIST", description: 'comma-separated frame indices, e.g. 0,4,8 (see "videomae probe" for the frame count)' }),
+    out: text({ valueName: "FILE.npy", description: ".npy file to write (missing folders are created)" }),
+    ...frameSizeOptions,
+    ...jsonOutputOption('{"out", "shape", "dtype", "indices"}'),
+    ...decoderOption,
+    requests: text({ valueName: "FILE", description: "batch mode: JSON lines of videos and indices" }),
+    outDir: text({ valueName: "DIR", description: "batch mode: where the .npy files go (created if missing)" }),
+  },
+  operands: true,
+  epilogue: `Example:
   videomae frames clip.mp4 --indices 0,4,8,12 --size 224 --out frames.npy
   python -c "import numpy as np; print(np.load('frames.npy').shape)"   # (4, 224, 298, 3)`,
-  async run(argv) {
-    const { values, positionals } = parseOptions(
-      argv,
-      {
-        indices: { type: "string" },
-        requests: { type: "string" },
-        "out-dir": { type: "string" },
-        out: { type: "string" },
-        size: { type: "string" },
-        width: { type: "string" },
-        height: { type: "string" },
-        json: { type: "boolean" },
-        ...decoderOption,
-      },
-      true,
-    );
+  async run(values, positionals) {
     useDecoder(values.decoder);
-    if (values.requests !== undefined || values["out-dir"] !== undefined) return runFrameRequests(values, positionals);
+    if (values.requests !== undefined || values.outDir !== undefined) return runFrameRequests(values, positionals);
     if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     if (values.indices === undefined) throw new UsageError("--indices is required, e.g. --indices 0,4,8");
     if (!values.out) throw new UsageError("--out FILE.npy is required");
     const indices = parseIndices(values.indices);
-    const size = parseSize(values.size, values.width, values.height);
+    const size = parseSize(values);
     const path = positionals[0]!;
     await assertFile(path, "check the path on the command line");
     ensureWritableFileDir(values.out); // before decoding
@@ -78,7 +67,7 @@ Example:
     else console.log(`wrote ${values.out}: uint8 array (${shape.join(", ")}) — frames ${indices.join(",")} of ${path}`);
     return 0;
   },
-};
+});
 
 /** "0,4,8" → [0, 4, 8]; whitespace around entries is allowed, anything else is a usage error. */
 export function parseIndices(text: string): number[] {
@@ -93,17 +82,13 @@ export function parseIndices(text: string): number[] {
   return out;
 }
 
-export function parseSize(size: string | undefined, width: string | undefined, height: string | undefined): ResizeSpec | undefined {
-  const positive = (v: string, name: string) => {
-    const n = num(v, 0, name);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
+/** The resize of `frameSizeOptions` (values already checked by the schema): short side, exact size, or none. */
+export function parseSize({ size, width, height }: { size?: number; width?: number; height?: number }): ResizeSpec | undefined {
   if (size !== undefined) {
     if (width !== undefined || height !== undefined) throw new UsageError("give either --size (short side) or --width and --height, not both");
-    return { shortSide: positive(size, "size") };
+    return { shortSide: size };
   }
   if (width === undefined && height === undefined) return undefined;
   if (width === undefined || height === undefined) throw new UsageError("--width and --height go together (or use --size for a short-side resize)");
-  return { width: positive(width, "width"), height: positive(height, "height") };
+  return { width, height };
 }

@@ -13,15 +13,15 @@ import { UsageError } from "../command.ts";
 import { parseSize } from "./frames.ts";
 
 export async function runFrameRequests(
-  values: { requests?: string; "out-dir"?: string; indices?: string; out?: string; size?: string; width?: string; height?: string },
+  values: { requests?: string; outDir?: string; indices?: string; out?: string; size?: number; width?: number; height?: number },
   positionals: string[],
 ): Promise<number> {
-  if (!values.requests || !values["out-dir"]) throw new UsageError("batch mode needs both --requests REQ.jsonl and --out-dir DIR");
+  if (!values.requests || !values.outDir) throw new UsageError("batch mode needs both --requests REQ.jsonl and --out-dir DIR");
   if (positionals.length || values.indices !== undefined || values.out !== undefined) {
     throw new UsageError("--requests takes the videos and indices from the file: no VIDEO, --indices or --out with it");
   }
-  const size = parseSize(values.size, values.width, values.height);
-  const outDir = values["out-dir"];
+  const size = parseSize(values);
+  const outDir = values.outDir;
   let parsed;
   try {
     parsed = await readFrameRequests(values.requests);

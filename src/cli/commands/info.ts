@@ -5,37 +5,29 @@
  */
 import { MODEL_NAMES, isModelName } from "../../models/config.ts";
 import { formatModelReport, modelReport } from "../../models/counting.ts";
-import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { jsonOutputOption } from "../options/groups.ts";
+import { flag, number, text } from "../options/schema.ts";
 
-export const infoCommand: Command = {
+export const infoCommand = defineCommand({
   name: "info",
-  help: `Usage: videomae info --model NAME [--encoder-ratio R] [--decoder-ratio R] [--json]
-       videomae info --list
-
-Prints the size of a registered model without building it: width, depth, heads, MLP width,
+  usage: `--model NAME [--encoder-ratio R] [--decoder-ratio R] [--json]
+       videomae info --list`,
+  description: `Prints the size of a registered model without building it: width, depth, heads, MLP width,
 token grid, parameter count (and state-dict tensor count), and multiply-accumulates per view
 (fine-tune models) or per pre-training clip. For pre-training models the encoder and decoder
-sequence lengths and the number of loss tokens follow from the masking ratios.
-
-Options:
-  --model NAME         registry name, e.g. vit_base_patch16_224 or
-                       pretrain_videomae_base_patch16_224 (see --list)
-  --encoder-ratio R    tube-mask ratio for pre-training models (default 0.9)
-  --decoder-ratio R    running-cell ratio (default 0.5; 0 = V1, no decoder masking)
-  --json               print the full report as JSON
-  --list               list the model names
-
-Example:
+sequence lengths and the number of loss tokens follow from the masking ratios.`,
+  options: {
+    model: text({ valueName: "NAME", description: "registry name, e.g. vit_base_patch16_224 or pretrain_videomae_base_patch16_224 (see --list)" }),
+    encoderRatio: number({ valueName: "R", default: 0.9, description: "tube-mask ratio for pre-training models" }),
+    decoderRatio: number({ valueName: "R", default: 0.5, description: "running-cell ratio (0 = V1, no decoder masking)" }),
+    ...jsonOutputOption("the full report"),
+    list: flag("list the model names"),
+  },
+  epilogue: `Example:
   videomae info --model pretrain_videomae_base_patch16_224
   videomae info --model vit_giant_patch14_224 --json`,
-  async run(argv) {
-    const { values } = parseOptions(argv, {
-      model: { type: "string" },
-      "encoder-ratio": { type: "string" },
-      "decoder-ratio": { type: "string" },
-      json: { type: "boolean" },
-      list: { type: "boolean" },
-    });
+  async run(values) {
     if (values.list) {
       console.log(values.json ? JSON.stringify(MODEL_NAMES) : MODEL_NAMES.join("\n"));
       return 0;
@@ -44,10 +36,10 @@ Example:
     if (!name) throw new UsageError("--model NAME is required (videomae info --list shows the names)");
     if (!isModelName(name)) throw new UsageError(`unknown model '${name}'; known models: ${MODEL_NAMES.join(", ")}`);
     const report = modelReport(name, {
-      encoderRatio: num(values["encoder-ratio"], 0.9, "encoder-ratio"),
-      decoderRatio: num(values["decoder-ratio"], 0.5, "decoder-ratio"),
+      encoderRatio: values.encoderRatio,
+      decoderRatio: values.decoderRatio,
     });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatModelReport(report));
     return 0;
   },
-};
+});

@@ -6,85 +6,67 @@ import { predictVideo } from "../../eval/predict.ts";
 import { parseViews } from "../../eval/views.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
 import { createVideoReader, VideoError } from "../../video/index.ts";
-import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
-import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { useDecoder } from "../decoder.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { classifierOptions, decoderOption, deviceOption, engineOption, jsonOutputOption, precisionOption } from "../options/groups.ts";
+import { number, text } from "../options/schema.ts";
 
-export const predictCommand: Command = {
+export const predictCommand = defineCommand({
   name: "predict",
-  help: `Usage: videomae predict VIDEO... --checkpoint FILE [--model NAME | --config FILE] [--labels FILE]
+  usage: `VIDEO... --checkpoint FILE [--model NAME | --model-config FILE.json] [--labels FILE]
                         [--top-k K] [--views CLIPSxCROPS] [--rate R] [--precision fp32|bf16] [--json]
-       videomae predict VIDEO... --engine onnx --model FILE.onnx [--labels FILE] [--top-k K] [--views CxK] [--json]
-
-Classifies each video with a fine-tuned model: one centred clip with a centre crop by default,
+       videomae predict VIDEO... --engine onnx --model FILE.onnx [--labels FILE] [--top-k K] [--views CxK] [--json]`,
+  description: `Classifies each video with a fine-tuned model: one centred clip with a centre crop by default,
 or multi-view testing (--views 5x3: 5 clips × 3 crops, softmax averaged over views, as the
 official test protocol). Prints the top-k labels with their probabilities. A video that cannot
 be read is reported and skipped, the others are still classified; the exit code is then 1.
-
-Options:
-  --checkpoint FILE   ours (labels and architecture included) or official .pth (needs --model;
-                      the number of classes is read from the head)
-  --labels FILE       class names, one per line (or a JSON list); default: the checkpoint's
-  --top-k K           how many labels (default 5)
-  --views CxK         clips x crops (default 1x1; official Kinetics testing is 5x3, SSv2 2x3)
-  --rate R            frame stride of the clip (default 4; with --engine onnx, the exported one)
-  --engine E          torch (default: our libtorch model) or onnx (a model from \`videomae export\`,
-                      run by onnxruntime; --model is then its .onnx file, with FILE.json beside it;
-                      the frames go through the same sampling, resize, crop and normalisation)
-${DECODER_HELP}
-  --json              one JSON object per video: {"video": ..., "predictions": [{"label", "score"}]}
-
-Example:
+With --engine onnx the frames go through the same sampling, resize, crop and normalisation.`,
+  options: {
+    ...classifierOptions,
+    topK: number({ valueName: "K", default: 5, description: "how many labels" }),
+    views: text({ valueName: "CxK", default: "1x1", description: "clips × crops (official Kinetics testing is 5x3, SSv2 2x3)" }),
+    rate: number({ valueName: "R", defaultText: "4; with --engine onnx, the exported one", description: "frame stride of the clip" }),
+    ...engineOption,
+    ...precisionOption,
+    ...decoderOption,
+    ...deviceOption,
+    ...jsonOutputOption(`one object per video: {"video": ..., "predictions": [{"label", "score"}]}`),
+  },
+  operands: true,
+  epilogue: `Example:
   videomae predict dance.mp4 --checkpoint vit_b_k710_dl_from_giant.pth --model vit_base_patch16_224 \\
                    --labels k710_labels.txt --views 5x3`,
-  async run(argv) {
-    const { values: v, positionals: videos } = parseOptions(
-      argv,
-      {
-        checkpoint: { type: "string" },
-        model: { type: "string" },
-        config: { type: "string" },
-        labels: { type: "string" },
-        "top-k": { type: "string" },
-        views: { type: "string" },
-        rate: { type: "string" },
-        precision: { type: "string" },
-        engine: { type: "string" },
-        json: { type: "boolean" },
-        ...decoderOption,
-      },
-      true,
-    );
+  async run(v, videos) {
     useDecoder(v.decoder);
     if (!videos.length) throw new UsageError("give at least one VIDEO");
-    const k = num(v["top-k"], 5, "top-k");
-    const { clips, crops } = parseViews(v.views ?? "1x1");
+    const k = v.topK;
+    const { clips, crops } = parseViews(v.views);
     if (v.engine === "onnx") {
       if (!v.model || !/\.onnx$/i.test(v.model)) throw new UsageError("--engine onnx needs --model FILE.onnx (from videomae export)");
-      if (v.checkpoint || v.config) throw new UsageError("--engine onnx takes the model from --model FILE.onnx, not --checkpoint/--config");
+      if (v.checkpoint || v.modelConfig) throw new UsageError("--engine onnx takes the model from --model FILE.onnx, not --checkpoint/--model-config");
       const engine = await OnnxEngine.load(v.model);
       try {
         const labels = v.labels ? readLabelNames(v.labels) : engine.labels;
         if (labels && labels.length !== engine.config.numClasses) throw new UsageError(`the label file has ${labels.length} names but the model has ${engine.config.numClasses} classes`);
         const reader = createVideoReader();
-        const rate = num(v.rate, engine.meta.preprocessing.rate, "rate");
+        const rate = v.rate ?? engine.meta.preprocessing.rate;
         return await classifyAll(videos, (video) => predictVideo(engine, labels, reader, video, { clips, crops, rate, topK: k }), v.json);
       } finally {
         await engine.close();
       }
     }
-    if (v.engine !== undefined && v.engine !== "torch") throw new UsageError(`--engine must be torch or onnx, got '${v.engine}'`);
     if (!v.checkpoint) throw new UsageError("--checkpoint is required");
-    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.config, labelsFile: v.labels, kind: "vit" });
+    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, labelsFile: v.labels, kind: "vit" });
     const cfg = loaded.config;
     if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
       throw new UsageError(`the label file has ${loaded.labels.length} names but the model has ${cfg.numClasses} classes`);
     }
     const reader = createVideoReader();
-    const rate = num(v.rate, 4, "rate");
-    const precision = v.precision === "bf16" ? "bf16" : "fp32";
+    const rate = v.rate ?? 4;
+    const precision = v.precision as "fp32" | "bf16";
     return classifyAll(videos, (video) => predictVideo(loaded.model, loaded.labels, reader, video, { clips, crops, rate, topK: k, precision }), v.json);
   },
-};
+});
 
 /**
  * Classifies every video, going on past one that cannot be read (reported on stderr, and as

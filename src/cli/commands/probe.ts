@@ -4,29 +4,24 @@
  */
 import { createVideoReader, type VideoInfo } from "../../video/index.ts";
 import { assertFile } from "../../video/probe.ts";
-import { UsageError, parseOptions, type Command } from "../command.ts";
-import { DECODER_HELP, decoderOption, useDecoder } from "../decoder.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { useDecoder } from "../decoder.ts";
+import { decoderOption, jsonOutputOption } from "../options/groups.ts";
 
-export const probeCommand: Command = {
+export const probeCommand = defineCommand({
   name: "probe",
-  help: `Usage: videomae probe VIDEO [--json]
-
-Probes the video with the same reader the data loaders use and prints what they will see: the
+  usage: "VIDEO [--json]",
+  description: `Probes the video with the same reader the data loaders use and prints what they will see: the
 displayed size (after rotation metadata is applied), frames per second, the number of frames
 (valid frame indices are 0..frames-1), duration, rotation and codec. With the in-process decoder
 (libav) the frame count is the number of frames the decoder really outputs (the whole video is
-decoded once); with ffmpeg-cli it is the container's count, as ffprobe reports it.
-
-Options:
-  --json           print one JSON object with the fields
-                   path, width, height, fps, frameCount, durationSec, rotation, codec
-${DECODER_HELP}
-
-Example:
+decoded once); with ffmpeg-cli it is the container's count, as ffprobe reports it.`,
+  options: { ...jsonOutputOption("one object: path, width, height, fps, frameCount, durationSec, rotation, codec"), ...decoderOption },
+  operands: true,
+  epilogue: `Example:
   videomae probe clip.mp4
   videomae probe clip.mp4 --json`,
-  async run(argv) {
-    const { values, positionals } = parseOptions(argv, { json: { type: "boolean" }, ...decoderOption }, true);
+  async run(values, positionals) {
     useDecoder(values.decoder);
     if (positionals.length !== 1) throw new UsageError(`expected one VIDEO, got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     const path = positionals[0]!;
@@ -60,4 +55,4 @@ Example:
     for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);
     return 0;
   },
-};
+});

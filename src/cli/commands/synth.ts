@@ -4,18 +4,19 @@
  * everything is.
  */
 import { MAX_SYNTH_CLASSES, SYNTH_CLASSES, SYNTH_DEFAULTS, SynthOptionsError, generateSynthDataset, type SynthProgress } from "../../data/synth/index.ts";
-import { UsageError, num, parseOptions, type Command } from "../command.ts";
+import { defineCommand, UsageError } from "../command.ts";
+import { jsonOutputOption } from "../options/groups.ts";
+import { flag, number, text } from "../options/schema.ts";
 
 const d = SYNTH_DEFAULTS;
 /** Option names of the API → of the command line, for error messages. */
 const CLI_NAMES: Record<string, string> = { videosPerClass: "videos" };
 
-export const synthCommand: Command = {
+export const synthCommand = defineCommand({
   name: "synth",
-  help: `Usage: videomae synth --out DIR [--classes K] [--videos N] [--size S] [--frames F] [--seed S]
-                      [--fps R] [--crf Q] [--jobs J] [--force] [--json]
-
-Renders short videos of a shape moving over a textured background and encodes them with ffmpeg
+  usage: `--out DIR [--classes K] [--videos N] [--size S] [--frames F] [--seed S]
+                      [--fps R] [--crf Q] [--jobs J] [--force] [--json]`,
+  description: `Renders short videos of a shape moving over a textured background and encodes them with ffmpeg
 (H.264, yuv420p). The class is the kind of motion; shape, colours, size, position, orientation,
 background and a static pulsing distractor are random and the same for every class, so no single
 frame tells the class — a model has to look at how frames change.
@@ -33,53 +34,38 @@ Do not train with flip augmentation on this data: a horizontal flip turns move_r
 move_left and rotate_cw into rotate_ccw (as for Something-Something V2, where the official
 fine-tuning disables flips). Paths in the list files are relative to DIR. Re-running skips the videos already there (an
 interrupted run resumes, and more --videos or --classes adds only the new ones); a different
---size, --frames, --fps, --seed or --crf needs another DIR or --force.
-
-Options:
-  --out DIR       output folder (required; created if missing)
-  --classes K     number of classes, 2..${MAX_SYNTH_CLASSES} (default ${d.classes})
-  --videos N      videos per class over all splits, ≥ 3 (default ${d.videosPerClass}; 15% val, 15% test, rest train)
-  --size S        frame width and height in pixels, even (default ${d.size})
-  --frames F      frames per video (default ${d.frames})
-  --fps R         frame rate written to the files (default ${d.fps})
-  --seed S        random seed; same seed and settings → same frames (default ${d.seed})
-  --crf Q         x264 quality, 0..51, lower is better (default ${d.crf})
-  --jobs J        videos encoded at the same time (default 2)
-  --force         regenerate every video, even if present or made with other settings
-  --json          print the summary as JSON (no progress line)
-
-Example:
+--size, --frames, --fps, --seed or --crf needs another DIR or --force.`,
+  options: {
+    out: text({ valueName: "DIR", required: true, description: "output folder (created if missing)" }),
+    classes: number({ valueName: "K", default: d.classes, description: `number of classes, 2..${MAX_SYNTH_CLASSES}` }),
+    videos: number({ valueName: "N", default: d.videosPerClass, description: "videos per class over all splits, ≥ 3 (15% val, 15% test, rest train)" }),
+    size: number({ valueName: "S", default: d.size, description: "frame width and height in pixels, even" }),
+    frames: number({ valueName: "F", default: d.frames, description: "frames per video" }),
+    fps: number({ valueName: "R", default: d.fps, description: "frame rate written to the files" }),
+    seed: number({ valueName: "S", default: d.seed, description: "random seed; same seed and settings → same frames" }),
+    crf: number({ valueName: "Q", default: d.crf, description: "x264 quality, 0..51, lower is better" }),
+    jobs: number({ valueName: "J", defaultText: "2", description: "videos encoded at the same time" }),
+    force: flag("regenerate every video, even if present or made with other settings"),
+    ...jsonOutputOption("the summary (no progress line)"),
+  },
+  epilogue: `Example:
   videomae synth --out data/synth --classes 4 --videos 50 --size 64 --frames 32
   videomae synth --out /tmp/tiny --classes 2 --videos 6 --size 32 --frames 16 --json`,
-  async run(argv) {
-    const { values } = parseOptions(argv, {
-      out: { type: "string" },
-      classes: { type: "string" },
-      videos: { type: "string" },
-      size: { type: "string" },
-      frames: { type: "string" },
-      fps: { type: "string" },
-      seed: { type: "string" },
-      crf: { type: "string" },
-      jobs: { type: "string" },
-      force: { type: "boolean" },
-      json: { type: "boolean" },
-    });
-    if (!values.out) throw new UsageError("--out DIR is required");
+  async run(values) {
     const progress = values.json ? undefined : progressPrinter();
     let summary;
     try {
       summary = await generateSynthDataset({
         out: values.out,
-        classes: num(values.classes, d.classes, "classes"),
-        videosPerClass: num(values.videos, d.videosPerClass, "videos"),
-        size: num(values.size, d.size, "size"),
-        frames: num(values.frames, d.frames, "frames"),
-        fps: num(values.fps, d.fps, "fps"),
-        seed: num(values.seed, d.seed, "seed"),
-        crf: num(values.crf, d.crf, "crf"),
-        jobs: values.jobs === undefined ? undefined : num(values.jobs, 2, "jobs"),
-        force: values.force ?? false,
+        classes: values.classes,
+        videosPerClass: values.videos,
+        size: values.size,
+        frames: values.frames,
+        fps: values.fps,
+        seed: values.seed,
+        crf: values.crf,
+        jobs: values.jobs,
+        force: values.force,
         onProgress: progress?.update,
       });
     } catch (e) {
@@ -110,7 +96,7 @@ Example:
     );
     return 0;
   },
-};
+});
 
 /**
  * One progress line on stderr: rewritten in place on a terminal, otherwise printed every 10% so

@@ -1,18 +1,16 @@
 /** `videomae pretrain` and `videomae finetune`: options from defaults ← --config JSON ← flags. */
 import { DataParallel } from "../../distributed/data_parallel.ts";
-import { resolveConfig } from "../../train/config.ts";
-import { FINETUNE_DEFAULTS, finetune } from "../../train/finetune.ts";
-import { PRETRAIN_DEFAULTS, pretrain } from "../../train/pretrain.ts";
+import { finetune } from "../../train/finetune.ts";
+import { pretrain } from "../../train/pretrain.ts";
 import { checkWritableDir } from "../../util/output.ts";
-import { UsageError, type Command } from "../command.ts";
-import { checkRanges } from "../options/ranges.ts";
-import { DECODER_HELP, takeDecoder } from "../decoder.ts";
+import { defineCommand } from "../command.ts";
+import { useDecoder } from "../decoder.ts";
+import { decoderOption, deviceOption, jsonOutputOption } from "../options/groups.ts";
+import { checkWarmup } from "../options/ranges.ts";
+import { finetuneOptions, pretrainOptions } from "../options/training.ts";
 
-export function optionTable(defaults: Record<string, unknown>): string {
-  return Object.entries(defaults)
-    .map(([k, v]) => `  --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`.padEnd(26) + ` ${Array.isArray(v) ? (v.length ? v.join(",") : "(none)") : v === null ? "(unset)" : String(v)}`)
-    .join("\n");
-}
+/** What every training command takes besides its run options: decoder, device, JSON summary. */
+export const trainingCommandOptions = { ...decoderOption, ...deviceOption, ...jsonOutputOption("the run summary") };
 
 function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string; badFiles?: string[] }, json: boolean): void {
   if (json) console.log(JSON.stringify(r));
@@ -29,22 +27,19 @@ function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string |
   }
 }
 
-export function parse<T extends Record<string, unknown>>(defaults: T, argv: string[]): { config: T; json: boolean } {
-  argv = takeDecoder(argv); // --decoder libav|ffmpeg-cli: the process's (and its loader workers') video reader
-  const json = argv.includes("--json");
-  const { config, rest } = (() => {
-    try {
-      return resolveConfig(defaults as never, argv.filter((a) => a !== "--json"));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  })();
-  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}' (options are --key value)`);
-  checkRanges(config as Record<string, unknown>);
-  // Before any data is read or model built: a run that cannot write its folder must fail now.
-  const out = (config as Record<string, unknown>).out;
-  if (typeof out === "string") checkWritableDir(out);
-  return { config: config as T, json };
+/**
+ * The run options of a parsed training command line, checked before any data is read or model
+ * built: the warm-up fits the run, the run folder can be written. The decoder becomes this
+ * process's (and its loader workers') video reader.
+ */
+export function runOptions<O extends { decoder?: string; device: string; json: boolean; config?: string; epochs: number; warmupEpochs: number; out: string }>(
+  options: O,
+): Omit<O, "decoder" | "device" | "json" | "config"> {
+  const { decoder, device: _device, json: _json, config: _config, ...run } = options; // device: not wired to the tensor layer yet
+  useDecoder(decoder);
+  checkWarmup(run);
+  checkWritableDir(run.out);
+  return run;
 }
 
 type RunResult = Parameters<typeof summary>[0];
@@ -69,37 +64,31 @@ Data-parallel: run under \`videomae launch --nproc-per-node N -- <this command> 
 environment): each rank trains on its shard of every global batch of batch-size × ranks clips,
 the lr scales with that global batch, rank 0 writes the run folder.`;
 
-export const pretrainCommand: Command = {
+export const pretrainCommand = defineCommand({
   name: "pretrain",
-  help: `Usage: videomae pretrain --lists A.csv[,B.csv…] [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
-
-Pre-trains a VideoMAE V2 encoder-decoder on unlabelled videos: tube masking for the encoder
+  usage: "--lists A.csv[,B.csv…] [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]",
+  description: `Pre-trains a VideoMAE V2 encoder-decoder on unlabelled videos: tube masking for the encoder
 (--mask-ratio 0.9), running-cell masking for the decoder (--decoder-mask run_cell, ratio 0.5;
 'none' = V1), loss = MSE of per-patch normalised pixels on decoder-kept ∩ encoder-masked tokens.
 Several list files (\`path 0 -1\` per line) are mixed into one stream (UnlabeledHybrid), each
 repeated --weights times per epoch. The run folder gets config.json, metrics.jsonl, curves.svg
-and checkpoints (written atomically); Ctrl-C saves and stops; --resume continues exactly.
-
-Options (defaults; a JSON --config file may set any of them, flags win):
-${optionTable(PRETRAIN_DEFAULTS)}
-${DECODER_HELP}
-
-Example:
+and checkpoints (written atomically); Ctrl-C saves and stops; --resume continues exactly.`,
+  options: { ...pretrainOptions, ...trainingCommandOptions },
+  epilogue: `Example:
   videomae pretrain --lists k400_unlabelled.csv,ssv2_unlabelled.csv --model pretrain_videomae_base_patch16_224 \\
                     --epochs 200 --batch-size 32 --num-sample 4 --out runs/pt_b --precision bf16
 ${DISTRIBUTED_HELP}`,
-  async run(argv) {
-    const { config, json } = parse(PRETRAIN_DEFAULTS, argv);
-    return runMaybeDistributed(json, (log, dist) => pretrain(config, log, dist));
+  async run(options) {
+    const run = runOptions(options);
+    return runMaybeDistributed(options.json, (log, dist) => pretrain(run, log, dist));
   },
-};
+});
 
-export const finetuneCommand: Command = {
+export const finetuneCommand = defineCommand({
   name: "finetune",
-  help: `Usage: videomae finetune --train TRAIN.csv [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
-                         [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]
-
-Fine-tunes a ViT classifier on \`path label\` lists with the official recipe (layer-wise lr decay,
+  usage: `--train TRAIN.csv [--val VAL.csv] [--labels LABELS.txt] [--finetune CKPT]
+                         [--model NAME] [--out DIR] [options] [--config FILE.json] [--json]`,
+  description: `Fine-tunes a ViT classifier on \`path label\` lists with the official recipe (layer-wise lr decay,
 drop path, mixup/cutmix + label smoothing with soft-target cross-entropy, warm-up + cosine),
 validating each epoch (one centred clip per video) and keeping checkpoint-best. --finetune takes
 a pre-training checkpoint (encoder weights; fc_norm and head start fresh), or a fine-tuned one
@@ -108,14 +97,11 @@ a pre-training checkpoint (encoder weights; fc_norm and head start fresh), or a 
   2. videomae finetune --train hybrid_710.csv --labels k710.txt --finetune runs/pt/checkpoint-last.safetensors --out runs/k710
   3. videomae finetune --train k400.csv --val k400_val.csv --labels k400.txt \\
         --finetune runs/k710/checkpoint-best.safetensors --head-label-map label_map_k400.json --out runs/k400
-(--head-label-map: a JSON list giving, for each target class, its row in the checkpoint's head.)
-
-Options (defaults; a JSON --config file may set any of them, flags win):
-${optionTable(FINETUNE_DEFAULTS)}
-${DECODER_HELP}
-${DISTRIBUTED_HELP}`,
-  async run(argv) {
-    const { config, json } = parse(FINETUNE_DEFAULTS, argv);
-    return runMaybeDistributed(json, (log, dist) => finetune(config, log, dist));
+(--head-label-map: a JSON list giving, for each target class, its row in the checkpoint's head.)`,
+  options: { ...finetuneOptions, ...trainingCommandOptions },
+  epilogue: DISTRIBUTED_HELP.trimStart(),
+  async run(options) {
+    const run = runOptions(options);
+    return runMaybeDistributed(options.json, (log, dist) => finetune(run, log, dist));
   },
-};
+});

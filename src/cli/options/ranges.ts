@@ -1,12 +1,11 @@
 /**
- * Allowed ranges of the numeric command-line options, in one table every command consults
- * (through `num()` in command.ts for the parseArgs commands, `checkRanges()` for the config-file
- * commands pretrain/finetune). Out-of-range values used to be accepted and fail much later, deep
- * inside ("Invalid typed array length", "warm-up steps exceed the -9 total steps"), or not at
- * all (--lr -1). Keys are camelCase option names; the option schema (src/cli/options/) can take
- * this table over as it is.
+ * Allowed ranges of the numeric command-line options, in one table: a number option of the
+ * schema (schema.ts) is checked against its row unless it declares its own range. Out-of-range
+ * values used to be accepted and fail much later, deep inside ("Invalid typed array length",
+ * "warm-up steps exceed the -9 total steps"), or not at all (--lr -1). Keys are camelCase
+ * option names.
  */
-import { UsageError } from "../command.ts";
+import { UsageError } from "../usage_error.ts";
 
 export interface Range {
   /** Inclusive bounds unless the matching `…Open` flag says otherwise. */
@@ -19,10 +18,13 @@ export interface Range {
   note?: string;
 }
 
-const POSITIVE_INT: Range = { min: 1, integer: true };
-const COUNT: Range = { min: 0, integer: true };
-const FRACTION: Range = { min: 0, max: 1 };
-const PROBABILITY_BELOW_1: Range = { min: 0, max: 1, maxOpen: true };
+export const POSITIVE_INT: Range = { min: 1, integer: true };
+export const COUNT: Range = { min: 0, integer: true };
+export const FRACTION: Range = { min: 0, max: 1 };
+export const PROBABILITY_BELOW_1: Range = { min: 0, max: 1, maxOpen: true };
+export const POSITIVE: Range = { min: 0, minOpen: true };
+export const NON_NEGATIVE: Range = { min: 0 };
+export const PORT: Range = { min: 0, max: 65535, integer: true };
 /** Largest frame side we resize to: beyond it a single frame no longer fits a typed array. */
 export const MAX_FRAME_SIDE = 16384;
 
@@ -58,6 +60,8 @@ export const RANGES: Readonly<Record<string, Range>> = {
   erasing: FRACTION,
   cropScaleMin: { min: 0, minOpen: true, max: 1 },
   seed: { min: 0, integer: true },
+  imgSize: { ...POSITIVE_INT, max: MAX_FRAME_SIDE },
+  numClasses: POSITIVE_INT,
   // inference and tools
   batch: POSITIVE_INT,
   topK: POSITIVE_INT,
@@ -67,6 +71,12 @@ export const RANGES: Readonly<Record<string, Range>> = {
   size: { ...POSITIVE_INT, max: MAX_FRAME_SIDE },
   width: { ...POSITIVE_INT, max: MAX_FRAME_SIDE },
   height: { ...POSITIVE_INT, max: MAX_FRAME_SIDE },
+  encoderRatio: PROBABILITY_BELOW_1,
+  decoderRatio: PROBABILITY_BELOW_1,
+  start: COUNT,
+  rounds: POSITIVE_INT,
+  reps: POSITIVE_INT,
+  port: PORT,
 };
 
 const camel = (k: string) => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -90,16 +100,25 @@ function inRange(v: number, r: Range): boolean {
   return true;
 }
 
-/** Throws a UsageError naming `--option`, the value and the allowed range, when `name` has a range and `value` is outside it. */
-export function checkRange(name: string, value: number): void {
-  const r = RANGES[camel(name)];
-  if (!r || inRange(value, r)) return;
+/** The range of an option in the table (by camelCase or kebab-case name), if it has one. */
+export function rangeOf(name: string): Range | undefined {
+  return RANGES[camel(name)];
+}
+
+/** Throws a UsageError naming `--option`, the value and the allowed range `r`, when `value` is outside it. */
+export function assertInRange(name: string, r: Range, value: number): void {
+  if (inRange(value, r)) return;
   throw new UsageError(`--${kebab(camel(name))} must be ${describeRange(r)}, got ${value}${r.note ? ` (${r.note})` : ""}`);
 }
 
-/** Checks every numeric value of a resolved configuration (null = unset, skipped), and the relations between them. */
-export function checkRanges(config: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(config)) if (typeof v === "number") checkRange(k, v);
+/** Throws a UsageError naming `--option`, the value and the allowed range, when `name` has a range and `value` is outside it. */
+export function checkRange(name: string, value: number): void {
+  const r = rangeOf(name);
+  if (r) assertInRange(name, r, value);
+}
+
+/** The relation between training options the single-option ranges cannot say: warm-up within the run. */
+export function checkWarmup(config: { epochs?: unknown; warmupEpochs?: unknown }): void {
   const { epochs, warmupEpochs } = config;
   if (typeof epochs === "number" && typeof warmupEpochs === "number" && warmupEpochs > epochs) {
     throw new UsageError(`--warmup-epochs ${warmupEpochs} is more than --epochs ${epochs}: lower --warmup-epochs (or train longer)`);
