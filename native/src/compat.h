@@ -78,6 +78,11 @@ inline void fusedAdamW(at::TensorList params, at::TensorList grads, at::TensorLi
 #endif
 }
 
+// ---- CUDA caching allocator ------------------------------------------------------------------
+// Index of StatType::AGGREGATE in the allocator's per-pool statistics arrays: the enum moved from
+// c10::cuda::CUDACachingAllocator (1.13) to c10::CachingDeviceAllocator (2.x) but kept its values.
+constexpr size_t kAggregateStat = 0;
+
 // ---- c10d --------------------------------------------------------------------------------------
 // TCPStore's libuv backend became the default in 2.4, and a libtorch built without libuv (Debian's
 // 2.6) then refuses to start a store at all. The classic socket backend exists in every version

@@ -180,7 +180,7 @@ Napi::Value cudaMemory(const Args& a) {
 #ifdef VM_HAVE_CUDA
   const auto idx = static_cast<c10::DeviceIndex>(a.i(0));
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(idx);
-  const auto& bytes = stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)];
+  const auto& bytes = stats.allocated_bytes[compat::kAggregateStat];
   if (a.b(1)) c10::cuda::CUDACachingAllocator::resetPeakStats(idx);
   auto o = Napi::Object::New(a.env);
   o.Set("allocated", static_cast<double>(bytes.current));
