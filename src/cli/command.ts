@@ -20,8 +20,11 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** What parseArgs returns for these options (spelled out so the compiled .d.ts can name it). */
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
+
 /** parseArgs that turns its errors into UsageErrors. */
-export function parseOptions<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+export function parseOptions<O extends Options>(argv: string[], options: O, allowPositionals = false): Parsed<O> {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {

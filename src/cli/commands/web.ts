@@ -1,5 +1,5 @@
 /** `videomae web --model model.onnx [--port P]`: the in-browser classifier page (web/). */
-import { startWebServer } from "../../../web/server.ts";
+import { startWebServer } from "../../web/server.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const webCommand: Command = {
