@@ -3,5 +3,6 @@ export { MetricsLog, type MetricRecord } from "./metrics.ts";
 export { curvesSvg, niceTicks, type Chart, type Series } from "./plot.ts";
 export { StopRequest } from "./signals.ts";
 export { resolveConfig, normalizeKey, ConfigError, type Config, type ConfigValue } from "./config.ts";
-export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, CheckpointError, CHECKPOINT_FORMAT, type CheckpointContents } from "./checkpoint.ts";
+export { saveCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
+export { loadCheckpoint, readCheckpointHeader, CheckpointError, CHECKPOINT_FORMAT, type CheckpointContents } from "../io/checkpoint.ts";
 export { trainLoop, NonFiniteLossError, type StepOutput, type TrainLoopOptions, type TrainLoopResult } from "./loop.ts";
