@@ -94,6 +94,17 @@ export function collate(samples: readonly Sample[], positions: readonly number[]
   };
 }
 
+/** Frees each batch's tensors once the consumer has moved on to the next one (and the last at the end). */
+export async function* disposing<B extends Batch>(it: AsyncIterable<B>): AsyncGenerator<B> {
+  let prev: B | null = null;
+  for await (const b of it) {
+    prev?.dispose();
+    prev = b;
+    yield b;
+  }
+  prev?.dispose();
+}
+
 /** The batch masks as bool tensors (B·V, N), 1/true = removed. The caller disposes them. */
 export async function maskTensors(batch: Batch): Promise<{ encoder: Tensor; decoder: Tensor } | null> {
   if (!batch.encoderMask || !batch.decoderMask) return null;

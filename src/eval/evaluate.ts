@@ -6,8 +6,8 @@
 import { DataLoader, VideoClsDataset } from "../data/index.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { autocast, noGrad, tidy } from "../torch/index.ts";
-import { disposing } from "../train/batches.ts";
-import { Progress } from "../train/progress.ts";
+import { disposing } from "../data/collate.ts";
+import { Progress } from "../util/progress.ts";
 import { evaluatePredictions, topk, ViewAggregator, type EvalReport } from "./metrics.ts";
 
 export interface EvaluateOptions {

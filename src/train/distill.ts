@@ -24,7 +24,7 @@ import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VisionTransformer } from "../models/index.ts";
 import { Linear } from "../nn/index.ts";
 import { autocast, cat, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
-import { disposing } from "./batches.ts";
+import { disposing } from "../data/collate.ts";
 import { FINETUNE_DEFAULTS, finetuneData, finetuneMixup, finetuneModel, finetuneOptimizer, labelLoss, mixBatch, validate } from "./finetune.ts";
 import { distillKL, mixRows, temperedProbs } from "./losses.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";

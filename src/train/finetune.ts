@@ -16,7 +16,7 @@ import { F, Generator, manualSeed, noGrad, tidy, type Tensor } from "../torch/in
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
 import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
-import { disposing } from "./batches.ts";
+import { disposing } from "../data/collate.ts";
 
 export const FINETUNE_DEFAULTS = {
   ...RUN_DEFAULTS,

@@ -1,4 +1,4 @@
-export { Progress, formatDuration, type ProgressOptions } from "./progress.ts";
+export { Progress, formatDuration, type ProgressOptions } from "../util/progress.ts";
 export { MetricsLog, type MetricRecord } from "./metrics.ts";
 export { curvesSvg, niceTicks, type Chart, type Series } from "./plot.ts";
 export { StopRequest } from "./signals.ts";

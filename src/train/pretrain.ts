@@ -12,7 +12,7 @@ import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransforme
 import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { disposing } from "./batches.ts";
+import { disposing } from "../data/collate.ts";
 import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
