@@ -1,6 +1,6 @@
 /** `videomae launch`: run a command as a data-parallel job over c10d (gloo), torchrun-style. */
 import { launch } from "../../distributed/launch.ts";
-import { commandNames } from "../main.ts";
+import { commandNames } from "../command_list.ts";
 import { num, parseOptions, UsageError, type Command } from "../command.ts";
 
 export const launchCommand: Command = {
