@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { evalTransform } from "../data/transforms/presets.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/transforms/normalize.ts";
-import type { ModelConfig } from "../models/config.ts";
+import { ConfigError, type ModelConfig } from "../models/config.ts";
 import { stack, tensor, tidy, type Tensor } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 import type { Clip } from "../video/reader.ts";
@@ -58,7 +58,7 @@ export function processorConfigFor(cfg: ModelConfig): PreprocessorConfig {
   };
 }
 
-export class ProcessorConfigError extends Error {
+export class ProcessorConfigError extends ConfigError {
   override name = "ProcessorConfigError";
 }
 

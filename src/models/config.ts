@@ -14,6 +14,7 @@
  * (`run_class_finetuning.py`: nb_classes 400, drop_path 0.1, init_scale 0.001, mean pooling;
  * `run_mae_pretraining.py`: drop_path 0, decoder_depth 4, normlize_target True).
  */
+import { ConfigError } from "../util/errors.ts";
 
 /** Everything the patch embedding and the transformer blocks of one tower need. */
 export interface BackboneConfig {
@@ -121,9 +122,7 @@ export type PretrainOverrides = Partial<BackboneConfig> & Partial<DecoderFields>
 export type ConfigFor<N extends ModelName> = N extends VitModelName ? VitConfig : PretrainConfig;
 export type OverridesFor<N extends ModelName> = N extends VitModelName ? VitOverrides : PretrainOverrides;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 // ---------------------------------------------------------------------------------------------
 // Defaults and the size table

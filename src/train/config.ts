@@ -5,16 +5,12 @@
  * and camelCase or snake_case in files.
  */
 import { readFileSync } from "node:fs";
+import { ConfigError } from "../util/errors.ts";
 
 export type ConfigValue = number | boolean | string | string[] | null;
 export type Config = Record<string, ConfigValue>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 /** `warmup-epochs`, `warmup_epochs` → `warmupEpochs`. */
 export function normalizeKey(k: string): string {
