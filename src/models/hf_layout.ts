@@ -22,7 +22,7 @@
  * `layer_norm_eps` (1e-12 by default, the official code 1e-6): it travels in the config.
  * Pre-training checkpoints put the encoder under `encoder.` in our models (`encoder.blocks.i…`).
  */
-import { ConfigError, createConfig, validatePretrainConfig, validateVitConfig, type BackboneConfig, type ModelConfig, type PretrainConfig, type VitConfig } from "./config.ts";
+import { ConfigError, createConfig, withOverrides, type BackboneConfig, type ModelConfig } from "./config.ts";
 
 /** Where one official tensor comes from in the HF layout: one key, or the query/key/value rows of `qkv`. */
 export type HfSource = { kind: "same"; key: string } | { kind: "qkv"; keys: readonly [string, string, string] };
@@ -217,29 +217,21 @@ export function configFromHf(json: Record<string, unknown>, kind: ModelConfig["k
     dropPathRate: 0,
     layerNormEps: c.layer_norm_eps,
   };
-  if (kind === "vit") {
-    const cfg = { ...createConfig("vit_base_patch16_224"), ...backbone, numClasses, useMeanPooling: c.use_mean_pooling, initScale: 1 } as VitConfig;
-    validateVitConfig(cfg);
-    return Object.freeze(cfg);
-  }
+  if (kind === "vit") return withOverrides(createConfig("vit_base_patch16_224"), { ...backbone, numClasses, useMeanPooling: c.use_mean_pooling, initScale: 1 }, source);
   if (c.decoder_intermediate_size / c.decoder_hidden_size !== c.intermediate_size / c.hidden_size) {
     throw new HfLayoutError(
       `${source}: the decoder's MLP ratio (${c.decoder_intermediate_size}/${c.decoder_hidden_size}) differs from the encoder's ` +
         `(${c.intermediate_size}/${c.hidden_size}); the VideoMAE decoder shares the encoder's ratio`,
     );
   }
-  const base = createConfig("pretrain_videomae_base_patch16_224");
-  const cfg: PretrainConfig = {
-    ...base,
-    encoder: Object.freeze({ ...base.encoder, ...backbone }),
+  return withOverrides(createConfig("pretrain_videomae_base_patch16_224"), {
+    ...backbone,
     decoderEmbedDim: c.decoder_hidden_size,
     decoderDepth: c.decoder_num_hidden_layers,
     decoderNumHeads: c.decoder_num_attention_heads,
     decoderNumClasses: c.decoder_num_channels * c.tubelet_size * c.patch_size ** 2,
     normalizeTarget: c.norm_pix_loss,
-  };
-  validatePretrainConfig(cfg);
-  return Object.freeze(cfg);
+  }, source);
 }
 
 /** The HF `config.json` of one of our configs (`architecture`: the transformers class it loads as). */

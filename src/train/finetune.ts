@@ -9,13 +9,13 @@
 import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
 import { Mixup, type MixupResult } from "../data/mixup.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
-import type { VitConfig } from "../models/config.ts";
+import { createConfig, type ModelName, type VitConfig } from "../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
 import { F, Generator, manualSeed, noGrad, tidy, type Tensor } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
 import { disposing } from "../data/collate.ts";
 
 export const FINETUNE_DEFAULTS = {
@@ -53,7 +53,7 @@ export const FINETUNE_DEFAULTS = {
 export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
 
 export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): VitConfig {
-  const cfg = modelConfigFrom(o, Object.keys(BACKBONE_OVERRIDES), { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate });
+  const cfg = createConfig(o.model as ModelName, { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate, ...modelFields(o, Object.keys(BACKBONE_OVERRIDES)) });
   if (cfg.kind !== "vit") throw new Error(`--model ${o.model} is not a fine-tune model (use a vit_* name)`);
   return cfg;
 }
