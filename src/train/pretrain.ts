@@ -12,7 +12,7 @@ import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransforme
 import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { disposing } from "../data/collate.ts";
+import { disposing, pretrainingInputs } from "../data/collate.ts";
 import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
@@ -114,9 +114,9 @@ export async function pretrain(
       data: loader,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
-        const videos = b.video!;
-        const pred = model.forward(videos, b.encoderMask!, decoderOn ? b.decoderMask! : undefined);
-        const { loss } = pretrainLoss(videos, pred, b.encoderMask!, decoderOn ? b.decoderMask! : undefined, topts);
+        const { video, encoderMask, decoderMask } = pretrainingInputs(b);
+        const pred = model.forward(video, encoderMask, decoderOn ? decoderMask : undefined);
+        const { loss } = pretrainLoss(video, pred, encoderMask, decoderOn ? decoderMask : undefined, topts);
         return { loss, items: b.size };
       },
     });
