@@ -116,12 +116,14 @@ function toChannelsFirst(pixelValues: Tensor): Tensor {
  * A video classifier (VideoMAE / V2 fine-tuned): mean-pooled tokens → fc_norm → classifier.
  *
  * @example
- *   import { VideoMAEForVideoClassification, VideoMAEImageProcessor, torch } from "videomae";
- *   const model = await VideoMAEForVideoClassification.fromPretrained("runs/hf-model");
- *   const processor = VideoMAEImageProcessor.fromConfig(model.config);
- *   const { pixelValues } = processor.preprocess(clip);              // clip: { data, frames, height, width } uint8 RGB
- *   const { logits } = torch.noGrad(() => model.forward(pixelValues)); // [1, numClasses]
- *   console.log(model.id2label[logits.argmax(1).item()]);             // e.g. "move_left"
+ *   import { VideoMAEForVideoClassification, VideoMAEImageProcessor, torch, video } from "videomae";
+ *   const model = await VideoMAEForVideoClassification.fromPretrained("runs/demo/hf");  // a transformers folder
+ *   const processor = VideoMAEImageProcessor.fromPretrained("runs/demo/hf");
+ *   const reader = video.createVideoReader();
+ *   const clip = await reader.readFrames("clip.mp4", [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60]); // uint8 RGB (T, H, W, 3)
+ *   const { logits } = torch.noGrad(() => model.forward(processor.preprocess(clip).pixelValues));
+ *   logits.shape;                                      // [1, numClasses]
+ *   model.id2label[logits.argmax(1).item()];           // e.g. "move_left" (the demo model)
  */
 export class VideoMAEForVideoClassification extends VideoMAEPreTrainedModel<VisionTransformer> {
   readonly architecture = "VideoMAEForVideoClassification";
@@ -152,9 +154,11 @@ export class VideoMAEForVideoClassification extends VideoMAEPreTrainedModel<Visi
  * The bare encoder: token features and the pooled clip feature (no classifier).
  *
  * @example
- *   const encoder = await VideoMAEModel.fromPretrained("runs/hf-model");
+ *   const encoder = await VideoMAEModel.fromPretrained("OpenGVLab-VideoMAEv2-Base");  // a Hub V2 folder, or any classifier's
+ *   const pixelValues = torch.randn([1, 16, 3, 224, 224]);   // (B, T, C, H, W), normalised
  *   const { lastHiddenState, pooledOutput } = torch.noGrad(() => encoder.forward(pixelValues));
- *   // lastHiddenState [B, N, D] (N = T/tubelet · (H/p)²), pooledOutput [B, D] (fc_norm of the token mean)
+ *   lastHiddenState.shape;   // [1, 1568, 768]  (N = 16/2 · (224/16)²)
+ *   pooledOutput.shape;      // [1, 768]        (fc_norm of the token mean)
  */
 export class VideoMAEModel extends VideoMAEPreTrainedModel<VisionTransformer> {
   readonly architecture = "VideoMAEModel";
@@ -184,10 +188,10 @@ export class VideoMAEModel extends VideoMAEPreTrainedModel<VisionTransformer> {
  * The masked autoencoder: encoder over the visible tokens, decoder predicting the masked ones.
  *
  * @example
- *   const mae = await VideoMAEForPreTraining.fromPretrained("hf/videomae-base");
- *   const masked = new Uint8Array(mae.numTokens);   // 1 = masked, per token (transformers' bool_masked_pos)
- *   masked.fill(1, 0, Math.floor(0.9 * mae.numTokens));
- *   const { logits } = torch.noGrad(() => mae.forward(pixelValues, masked));  // [1, N_masked, 3·tubelet·p²]
+ *   const mae = await VideoMAEForPreTraining.fromPretrained("MCG-NJU-videomae-base");  // a transformers folder
+ *   const masked = new Uint8Array(mae.numTokens).fill(1, 0, 1411);   // 1 = masked (transformers' bool_masked_pos), 90 % of 1568
+ *   const { logits } = torch.noGrad(() => mae.forward(torch.randn([1, 16, 3, 224, 224]), masked));
+ *   logits.shape;   // [1, 1411, 1536]  (3 · tubelet 2 · 16² pixels per masked token)
  */
 export class VideoMAEForPreTraining extends VideoMAEPreTrainedModel<PretrainVisionTransformer> {
   readonly architecture = "VideoMAEForPreTraining";
