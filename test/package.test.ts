@@ -95,6 +95,19 @@ describe("npm package", () => {
     run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], app);
   });
 
+  test("data-loader worker threads start from the compiled worker (no tsx)", () => {
+    writeFileSync(join(app, "list.csv"), `${join(app, "clip.mp4")} 1\n`);
+    const script = [
+      'import { data } from "videomae";',
+      'const ds = new data.VideoClsDataset({ list: "list.csv", mode: "validation", numFrames: 4, samplingRate: 2, inputSize: 24 });',
+      "const loader = new data.DataLoader(ds, { batchSize: 1, numWorkers: 1, log: () => {} });",
+      "for await (const b of loader.epoch(0)) { console.log(b.kind, b.labels[0], b.video.shape.join('x')); b.dispose(); }",
+      "await loader.close();",
+    ].join("\n");
+    writeFileSync(join(app, "loader.mjs"), script);
+    assert.equal(run(process.execPath, ["loader.mjs"], app, { VIDEOMAE_ADDON: addon }).trim(), "labelled 1 1x3x4x24x24");
+  });
+
   test("the CLI runs from dist without tsx", () => {
     const stdout = run(process.execPath, [join(app, "node_modules/videomae/bin/videomae.mjs"), "info", "--list"], app, { VIDEOMAE_ADDON: addon });
     assert.match(stdout, /vit_base_patch16_224/);
