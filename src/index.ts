@@ -11,7 +11,9 @@
  *   data     samplers, transforms, datasets, loader, synth         src/data
  *   train    training loop, pretrain, finetune                     src/train
  *   eval     evaluation, prediction, features, pictures            src/eval
- * plus the task API (`videoClassification`, `featureExtraction`).
+ *   hf       VideoMAEForVideoClassification / VideoMAEModel / VideoMAEForPreTraining
+ *            (fromPretrained, savePretrained), VideoMAEImageProcessor   src/hf
+ * plus the task API (`pipeline("video-classification" | "feature-extraction", model)`).
  */
 export * as torch from "./torch/index.ts";
 export * as nn from "./nn/index.ts";
@@ -26,5 +28,27 @@ export { pretrain, PRETRAIN_DEFAULTS, type PretrainOptions } from "./train/pretr
 export { finetune, FINETUNE_DEFAULTS, type FinetuneOptions } from "./train/finetune.ts";
 export { evaluateList, type EvaluateOptions } from "./eval/evaluate.ts";
 export { loadModelForInference, type ModelSpec } from "./eval/load_model.ts";
-export { videoClassification, featureExtraction, type ClassifierSpec } from "./pipeline.ts";
-export type { LabelScore } from "./eval/predict.ts";
+export {
+  pipeline,
+  videoClassification,
+  featureExtraction,
+  type ClassifierSpec,
+  type FeatureExtractionPipeline,
+  type FeatureOptions,
+  type LabelScore,
+  type Pipeline,
+  type PipelineOptions,
+  type PipelineTask,
+  type VideoClassificationPipeline,
+  type VideoFeatures,
+} from "./pipeline.ts";
+export type { PredictOptions } from "./eval/predict.ts";
+export {
+  VideoMAEForPreTraining,
+  VideoMAEForVideoClassification,
+  VideoMAEImageProcessor,
+  VideoMAEModel,
+  type FromPretrainedOptions,
+  type PreprocessorConfig,
+  type ProcessorOptions,
+} from "./hf/index.ts";

@@ -14,7 +14,7 @@ import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransforme
 import { AdamW } from "../optim/index.ts";
 import { randn, tidy } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
-import { disposing } from "../train/batches.ts";
+import { disposing } from "../data/collate.ts";
 import { nowSeconds } from "./stats.ts";
 import { runDecodeBench, type DecodeBenchRow } from "./decode.ts";
 

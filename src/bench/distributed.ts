@@ -4,14 +4,13 @@
  * through our launcher. Reports clips/s of the whole job, the speed-up, the parallel efficiency
  * and the time per step spent in the gradient all-reduce — the overhead data parallelism adds.
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { launch } from "../distributed/launch.ts";
 import { distributedAvailable } from "../torch/index.ts";
+import { siblingModule } from "../util/modules.ts";
 import { median } from "./stats.ts";
 import { modelName } from "./workloads.ts";
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), "dist_worker.ts");
+const WORKER = siblingModule(import.meta.url, "dist_worker");
 
 export interface DistBenchRow {
   processes: number;
@@ -51,7 +50,7 @@ export async function runDistributedBench(opts: { quick?: boolean; size?: "s" | 
     let line = "";
     const stderr: string[] = [];
     const r = await launch({
-      command: [process.execPath, "--import", import.meta.resolve("tsx"), WORKER, size, "fp32", String(batch), String(warmup), String(reps)],
+      command: [process.execPath, ...WORKER.execArgv, WORKER.file, size, "fp32", String(batch), String(warmup), String(reps)],
       nprocPerNode: n,
       threadsPerProc: 1,
       stdout: (l) => {

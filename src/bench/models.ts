@@ -18,16 +18,15 @@
  * (src/bench/memory.ts).
  */
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { autocast, F, getNumThreads, randn, type DType } from "../torch/index.ts";
+import { siblingModule } from "../util/modules.ts";
 import { JsonLineChild } from "./child.ts";
 import type { MemorySample } from "./memory.ts";
 import { PyTorchReference, torchUnavailableReason, type TorchBlas } from "./pytorch.ts";
 import { median, nowSeconds } from "./stats.ts";
 import { modelName, workPerClip, workloadList, workloadRequest, type BenchDtype, type ModelSize, type Workload } from "./workloads.ts";
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), "model_worker.ts");
+const WORKER = siblingModule(import.meta.url, "model_worker");
 
 export interface ModelBenchOptions {
   /** ViT-S workloads only, 1 round × 1 rep: a smoke run on the real shapes. */
@@ -188,7 +187,7 @@ class Side {
 
 export async function startOurs(threads: number): Promise<JsonLineChild> {
   const env = { ...process.env, VIDEOMAE_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  const child = new JsonLineChild("our model worker", process.execPath, ["--expose-gc", "--import", import.meta.resolve("tsx"), WORKER], env);
+  const child = new JsonLineChild("our model worker", process.execPath, ["--expose-gc", ...WORKER.execArgv, WORKER.file], env);
   await child.request({ op: "hello", threads });
   return child;
 }

@@ -5,15 +5,21 @@
  * row i·V + j. So a batch of B samples holds B·V rows.
  *
  *   video        float32 tensor (B·V, C, T, H, W)        — `videoData` is the same values in JS
- *   label        int64 tensor (B·V), each sample's label repeated per view (null when unlabelled)
+ *   label        int64 tensor (B·V), each sample's label repeated per view (labelled batches)
  *   encoderMask  Uint8Array (B·V, N) row-major, 1 = removed (what PretrainVisionTransformer takes);
  *   decoderMask  the same for the decoder; `maskTensors(batch)` gives bool tensors (B·V, N)
  *   ids          per row: epoch position, item, list entry (video), temporal clip, view (= test crop)
+ *
+ * A batch is either labelled (fine-tuning, distillation, evaluation: labels, no masks) or
+ * unlabelled (pre-training: masks, no labels); `labelledInputs` / `pretrainingInputs` give a
+ * step its tensors, or say plainly why the batch cannot feed it.
  */
 import type { Tensor } from "../torch/index.ts";
 import type { Sample } from "./dataset.ts";
+import { DataError } from "./errors.ts";
 
-export interface Batch {
+/** What every batch has: the clips, their shape and where each row came from. */
+interface BatchRows {
   epoch: number;
   /** Batch index within the epoch. */
   index: number;
@@ -27,12 +33,6 @@ export interface Batch {
   videoData: Float32Array;
   /** float32 (B·V, C, T, H, W); null when the loader was built with `tensors: false`. */
   video: Tensor | null;
-  /** Per-row class index; null for unlabelled (pre-training) data. */
-  labels: Int32Array | null;
-  /** int64 (B·V); null when unlabelled or `tensors: false`. */
-  label: Tensor | null;
-  encoderMask: Uint8Array | null;
-  decoderMask: Uint8Array | null;
   /** Tokens per mask row N (0 without masks). */
   numTokens: number;
   positions: Int32Array;
@@ -44,6 +44,54 @@ export interface Batch {
   paths: string[];
   /** Frees the tensors now (otherwise the garbage collector does). */
   dispose(): void;
+}
+
+/** Clips with class labels. */
+export interface LabelledBatch extends BatchRows {
+  readonly kind: "labelled";
+  /** Per-row class index. */
+  labels: Int32Array;
+  /** int64 (B·V); null when the loader was built with `tensors: false`. */
+  label: Tensor | null;
+  encoderMask: null;
+  decoderMask: null;
+}
+
+/** Clips without labels: pre-training data, with its masks when the dataset masks. */
+export interface UnlabelledBatch extends BatchRows {
+  readonly kind: "unlabelled";
+  labels: null;
+  label: null;
+  encoderMask: Uint8Array | null;
+  decoderMask: Uint8Array | null;
+}
+
+export type Batch = LabelledBatch | UnlabelledBatch;
+
+/** A batch that cannot feed the step it was given to (wrong kind of data, or a loader without tensors). */
+export class BatchKindError extends DataError {
+  override name = "BatchKindError";
+}
+
+/** The clips tensor (B·V, C, T, H, W) of any batch, for a step that needs no labels or masks. */
+export function clipsOf(b: Batch, step = "this step"): Tensor {
+  if (!b.video) throw new BatchKindError(`${step} needs tensors, but the loader was built with tensors: false`);
+  return b.video;
+}
+
+/** A pre-training step's inputs: the clips and both masks. */
+export function pretrainingInputs(b: Batch): { video: Tensor; encoderMask: Uint8Array; decoderMask: Uint8Array } {
+  if (b.kind !== "unlabelled" || !b.encoderMask || !b.decoderMask) {
+    throw new BatchKindError(`pre-training needs masked, unlabelled clips; batch ${b.index} of epoch ${b.epoch} is ${b.kind}${b.kind === "unlabelled" ? " without masks" : ""}`);
+  }
+  return { video: clipsOf(b, "pre-training"), encoderMask: b.encoderMask, decoderMask: b.decoderMask };
+}
+
+/** A supervised step's inputs: the clips and their labels (tensor and per-row indices). */
+export function labelledInputs(b: Batch): { video: Tensor; label: Tensor; labels: Int32Array } {
+  if (b.kind !== "labelled") throw new BatchKindError(`this step needs labelled clips; batch ${b.index} of epoch ${b.epoch} has no labels`);
+  if (!b.label) throw new BatchKindError("a labelled step needs tensors, but the loader was built with tensors: false");
+  return { video: clipsOf(b, "a labelled step"), label: b.label, labels: b.labels };
 }
 
 type TorchModule = typeof import("../torch/index.ts");
@@ -83,15 +131,30 @@ export function collate(samples: readonly Sample[], positions: readonly number[]
 
   const video = torch ? torch.tensor(videoData, { shape: [rows, ...shape], dtype: "float32" }) : null;
   const label = torch && labels ? torch.tensor(BigInt64Array.from(labels, (l) => BigInt(l)), { shape: [rows], dtype: "int64" }) : null;
-  return {
+  const rowsOf: BatchRows = {
     epoch, index, numSamples: samples.length, size: rows, viewsPerSample: V, viewShape: [...shape],
-    videoData, video, labels, label, encoderMask, decoderMask, numTokens: n, ...ids,
+    videoData, video, numTokens: n, ...ids,
     paths: samples.map((s) => s.path),
     dispose() {
       video?.dispose();
       label?.dispose();
     },
   };
+  if (labels && encoderMask) throw new RangeError(`collate: sample ${positions[0]} (${s0.path}) has both a label and masks; a batch is labelled or masked`);
+  return labels
+    ? { ...rowsOf, kind: "labelled", labels, label, encoderMask: null, decoderMask: null }
+    : { ...rowsOf, kind: "unlabelled", labels: null, label: null, encoderMask, decoderMask };
+}
+
+/** Frees each batch's tensors once the consumer has moved on to the next one (and the last at the end). */
+export async function* disposing<B extends Batch>(it: AsyncIterable<B>): AsyncGenerator<B> {
+  let prev: B | null = null;
+  for await (const b of it) {
+    prev?.dispose();
+    prev = b;
+    yield b;
+  }
+  prev?.dispose();
 }
 
 /** The batch masks as bool tensors (B·V, N), 1/true = removed. The caller disposes them. */

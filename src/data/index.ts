@@ -23,5 +23,5 @@ export {
 export { datasetFromSpec } from "./registry.ts";
 export { SampleFetcher, type Failure, type FetchConfig, type FetchResult, type FetchTask } from "./fetch.ts";
 export { InProcessExecutor, WorkerPool, workerExecArgv, type Executor, type PoolOptions, type Settled } from "./pool.ts";
-export { collate, maskTensors, type Batch } from "./collate.ts";
+export { BatchKindError, clipsOf, collate, disposing, labelledInputs, maskTensors, pretrainingInputs, type Batch, type LabelledBatch, type UnlabelledBatch } from "./collate.ts";
 export { DataLoader, type LoaderOptions, type LoaderStats } from "./loader.ts";

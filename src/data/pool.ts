@@ -13,6 +13,7 @@
  */
 import { Worker } from "node:worker_threads";
 
+import { isCompiled } from "../util/modules.ts";
 import { DataError } from "./errors.ts";
 import { describeError, type Failure, type FetchResult, type FetchTask, type SampleFetcher } from "./fetch.ts";
 import type { FromWorker, WorkerInit } from "./protocol.ts";
@@ -98,7 +99,8 @@ interface Slot {
   lastError: unknown;
 }
 
-const WORKER_URL = new URL("./worker.mjs", import.meta.url);
+/** The worker's entry: worker.mjs (registers tsx, then imports worker.ts) from the sources; worker.js compiled. */
+const WORKER_URL = new URL(isCompiled(import.meta.url) ? "./worker.js" : "./worker.mjs", import.meta.url);
 
 /**
  * Node flags passed on to workers. Inheriting all of process.execArgv breaks workers when the

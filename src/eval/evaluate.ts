@@ -6,8 +6,8 @@
 import { DataLoader, VideoClsDataset } from "../data/index.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { autocast, noGrad, tidy } from "../torch/index.ts";
-import { disposing } from "../train/batches.ts";
-import { Progress } from "../train/progress.ts";
+import { disposing, labelledInputs } from "../data/collate.ts";
+import { Progress } from "../util/progress.ts";
 import { evaluatePredictions, topk, ViewAggregator, type EvalReport } from "./metrics.ts";
 
 export interface EvaluateOptions {
@@ -52,11 +52,12 @@ export async function evaluateList(model: VisionTransformer, o: EvaluateOptions)
   model.eval();
   try {
     for await (const b of disposing(loader.epoch(0))) {
-      const logits = noGrad(() => tidy(() => (o.precision === "bf16" ? autocast(() => model.forward(b.video!)) : model.forward(b.video!)).float().toFloat32Array()));
+      const { video, labels } = labelledInputs(b);
+      const logits = noGrad(() => tidy(() => (o.precision === "bf16" ? autocast(() => model.forward(video)) : model.forward(video)).float().toFloat32Array()));
       const K = cfg.numClasses;
       for (let r = 0; r < b.size; r++) {
         const id = String(b.entries[r]);
-        agg.add(id, b.labels![r]!, logits.subarray(r * K, (r + 1) * K));
+        agg.add(id, labels[r]!, logits.subarray(r * K, (r + 1) * K));
         paths.set(id, b.paths[Math.floor(r / b.viewsPerSample)]!);
       }
       progress.tick(1);

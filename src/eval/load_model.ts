@@ -1,6 +1,6 @@
 /**
  * Building a model for inference from a checkpoint, whichever kind it is:
- *  - our training checkpoints (safetensors, src/train/checkpoint.ts) carry their model config
+ *  - our training checkpoints (safetensors, src/io/checkpoint.ts) carry their model config
  *    (`modelConfig`) and class names (`labels`) in their metadata: nothing else is needed;
  *  - official `.pth` files need the architecture (`--model NAME` or a config); the number of
  *    classes is read from the checkpoint's head.
@@ -8,10 +8,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readLabelNames } from "../data/labels.ts";
-import { loadCheckpoint } from "../train/checkpoint.ts";
+import { isCheckpointFile, readCheckpointHeader } from "../io/checkpoint.ts";
 import { openStateDict } from "../io/state_dict.ts";
 import { createConfig, isModelName, MODEL_NAMES, type ModelConfig, type PretrainConfig, type VitConfig } from "../models/config.ts";
-import { createModel, describeLoad, isTrainingCheckpoint, loadCheckpointInto, type CheckpointLoadReport } from "../models/index.ts";
+import { createModel, describeLoad, loadCheckpointInto, type CheckpointLoadReport } from "../models/index.ts";
 import { configFromOfficialFields } from "../models/official_config.ts";
 import type { PretrainVisionTransformer } from "../models/pretrain.ts";
 import type { VisionTransformer } from "../models/vit.ts";
@@ -75,10 +75,9 @@ export async function loadModelForInference<M extends VisionTransformer | Pretra
   checkCheckpointPath(spec.checkpoint);
   let cfg: ModelConfig;
   let labels: string[] | null = null;
-  if (await isTrainingCheckpoint(spec.checkpoint)) {
-    const meta = await loadCheckpoint(spec.checkpoint);
-    for (const t of meta.model.values()) t.dispose();
-    const c = meta.config as { modelConfig?: ModelConfig; labels?: string[] };
+  if (await isCheckpointFile(spec.checkpoint)) {
+    // The header alone: the model config and labels, none of the weights or optimizer moments.
+    const c = (await readCheckpointHeader(spec.checkpoint)).config as { modelConfig?: ModelConfig; labels?: string[] };
     if (!c.modelConfig) throw new ModelSpecError(`${spec.checkpoint}: the checkpoint's metadata has no modelConfig`);
     cfg = c.modelConfig;
     labels = c.labels ?? null;

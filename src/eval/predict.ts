@@ -1,5 +1,6 @@
 /** Labelled top-k for one video: views → logits → softmax mean → top-k {label, score}. */
 import { isEngine, type InferenceEngine } from "../engines/engine.ts";
+import type { Normalization } from "../data/transforms/normalize.ts";
 import { rawToTensor } from "../io/tensors.ts";
 import type { VisionTransformer } from "../models/vit.ts";
 import { autocast, noGrad, tidy } from "../torch/index.ts";
@@ -19,6 +20,8 @@ export interface PredictOptions {
   rate?: number;
   topK?: number;
   precision?: "fp32" | "bf16";
+  /** Mean/std of the model's preprocessing (default ImageNet's). */
+  normalization?: Normalization;
 }
 
 /** `model`: our libtorch ViT, or an engine (e.g. an exported ONNX model) — same views either way. */
@@ -31,7 +34,7 @@ export async function predictVideo(
 ): Promise<{ views: number; predictions: LabelScore[] }> {
   const cfg = model.config;
   const engine = isEngine(model) ? model : null;
-  const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: o.rate ?? 4, size: cfg.imgSize, clips: o.clips ?? 1, crops: o.crops ?? 1 });
+  const views = await videoViews(reader, video, { numFrames: cfg.numFrames, rate: o.rate ?? 4, size: cfg.imgSize, clips: o.clips ?? 1, crops: o.crops ?? 1, norm: o.normalization });
   const agg = new ViewAggregator(cfg.numClasses);
   if (!engine) (model as VisionTransformer).eval();
   for (const view of views) {

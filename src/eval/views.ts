@@ -4,7 +4,7 @@
  * ImageNet-normalised, as float32 (C, T, H, W).
  */
 import { denseTestClips, denseValIndices } from "../data/samplers.ts";
-import { evalTransform, testCrops } from "../data/transforms/index.ts";
+import { evalTransform, testCrops, type Normalization } from "../data/transforms/index.ts";
 import type { FloatClip } from "../data/transforms/clip.ts";
 import { Rng } from "../util/rng.ts";
 import type { VideoReader } from "../video/reader.ts";
@@ -18,6 +18,8 @@ export interface ViewOptions {
   clips: number;
   /** Spatial crops per clip (1 or 3). */
   crops: number;
+  /** Mean/std the model was trained with (default ImageNet's). */
+  norm?: Normalization;
 }
 
 export interface View extends FloatClip {
@@ -37,7 +39,7 @@ export async function videoViews(reader: VideoReader, path: string, o: ViewOptio
   if (o.clips === 1 && o.crops === 1) {
     const idx = denseValIndices(info.frameCount, { numFrames: o.numFrames, rate: o.rate });
     const clip = await reader.readFrames(path, idx);
-    return [{ ...evalTransform(o.size)(clip, new Rng(0)), clip: 0, crop: 0 }];
+    return [{ ...evalTransform(o.size, { norm: o.norm })(clip, new Rng(0)), clip: 0, crop: 0 }];
   }
   const clips = denseTestClips(info.frameCount, { numFrames: o.numFrames, rate: o.rate, numClips: o.clips });
   // Decode the union of all clips' frames once, then cut each clip out of it.
@@ -50,7 +52,7 @@ export async function videoViews(reader: VideoReader, path: string, o: ViewOptio
     const data = new Uint8Array(indices.length * frameBytes);
     indices.forEach((f, t) => data.set(all.data.subarray(pos.get(f)! * frameBytes, (pos.get(f)! + 1) * frameBytes), t * frameBytes));
     const clip = { data, frames: indices.length, height: all.height, width: all.width };
-    testCrops(clip, o.size, o.crops).forEach((v, j) => views.push({ ...v, clip: k, crop: j }));
+    testCrops(clip, o.size, o.crops, o.norm).forEach((v, j) => views.push({ ...v, clip: k, crop: j }));
   });
   return views;
 }

@@ -166,28 +166,19 @@ export class Attention extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const [B, N] = x.shape as [number, number, number];
       const bias = this.q_bias && this.v_bias ? cat([this.q_bias, zeros(this.v_bias.shape, { dtype: this.v_bias.dtype }), this.v_bias]) : undefined; // [3D]
       const packed = F.linear(x, this.qkv.weight, bias); // [B, N, 3D]
-      if (this.fused && !this.logitScale && (this.attn_drop.p === 0 || !this.training)) {
-        const out = F.packedAttention(packed, this.numHeads, this.qkScale); // [B, N, D]
-        return this.proj_drop.forward(this.proj.forward(out)); // [B, N, D]
-      }
-      const qkv = packed
-        .reshape([B, N, 3, this.numHeads, this.headDim])
-        .permute([2, 0, 3, 1, 4]); // [3, B, h, N, hd]
-      const q = qkv.select(0, 0); // [B, h, N, hd]
-      const k = qkv.select(0, 1);
-      const v = qkv.select(0, 2);
-      let logits: Tensor;
-      if (this.logitScale) {
-        const scale = this.logitScale.clamp(undefined, COS_ATTN_MAX_LOG_SCALE).exp(); // [h, 1, 1]
-        logits = l2normalize(q).matmul(l2normalize(k).transpose(-2, -1)).mul(scale); // [B, h, N, N]
-      } else {
-        logits = q.mul(this.qkScale).matmul(k.transpose(-2, -1)); // [B, h, N, N]
-      }
-      const attn = this.attn_drop.forward(logits.softmax(-1)); // [B, h, N, N]
-      const out = attn.matmul(v).transpose(1, 2).reshape([B, N, -1]); // [B, N, D]
+      const logitScale = this.logitScale;
+      const out =
+        this.fused && !logitScale && (this.attn_drop.p === 0 || !this.training)
+          ? F.packedAttention(packed, this.numHeads, this.qkScale) // [B, N, D], fused kernel
+          : F.packedAttentionReference(packed, this.numHeads, this.qkScale, {
+              // CosAttention: cosine similarity times a learnt, clamped per-head scale.
+              scores: logitScale
+                ? (q, k) => l2normalize(q).matmul(l2normalize(k).transpose(-2, -1)).mul(logitScale.clamp(undefined, COS_ATTN_MAX_LOG_SCALE).exp()) // [B, h, N, N]
+                : undefined,
+              probs: (attn) => this.attn_drop.forward(attn),
+            }); // [B, N, D]
       return this.proj_drop.forward(this.proj.forward(out)); // [B, N, D]
     });
   }

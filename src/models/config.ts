@@ -14,6 +14,7 @@
  * (`run_class_finetuning.py`: nb_classes 400, drop_path 0.1, init_scale 0.001, mean pooling;
  * `run_mae_pretraining.py`: drop_path 0, decoder_depth 4, normlize_target True).
  */
+import { ConfigError } from "../util/errors.ts";
 
 /** Everything the patch embedding and the transformer blocks of one tower need. */
 export interface BackboneConfig {
@@ -121,9 +122,7 @@ export type PretrainOverrides = Partial<BackboneConfig> & Partial<DecoderFields>
 export type ConfigFor<N extends ModelName> = N extends VitModelName ? VitConfig : PretrainConfig;
 export type OverridesFor<N extends ModelName> = N extends VitModelName ? VitOverrides : PretrainOverrides;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 // ---------------------------------------------------------------------------------------------
 // Defaults and the size table
@@ -242,7 +241,7 @@ export function createConfig(name: string, overrides: Record<string, unknown> = 
         ? // Drop path 0 (unlike the fine-tune default 0.1) so tiny training-mode forwards are deterministic.
           { ...VIT_DEFAULTS, ...TINY_BACKBONE, kind: "vit", numClasses: 10, dropPathRate: 0 }
         : { ...VIT_DEFAULTS, ...SIZES[VIT_SIZE_OF[name]] };
-    return makeVitConfig(base, overrides, name);
+    return withOverrides(base, overrides, name);
   }
   const encoder: BackboneConfig =
     name === "tiny_test_pretrain" ? TINY_BACKBONE : { ...BACKBONE_DEFAULTS, ...SIZES[PRETRAIN_SIZE_OF[name]] };
@@ -250,7 +249,7 @@ export function createConfig(name: string, overrides: Record<string, unknown> = 
     name === "tiny_test_pretrain"
       ? { decoderEmbedDim: 16, decoderDepth: 1, decoderNumHeads: 2, normalizeTarget: true }
       : { ...DECODERS[PRETRAIN_SIZE_OF[name]], decoderDepth: 4, normalizeTarget: true };
-  return makePretrainConfig(encoder, decoder, overrides, name);
+  return withOverrides({ kind: "pretrain", encoder, ...decoder, decoderNumClasses: decoderOutput(encoder) }, overrides, name);
 }
 
 /** The tiny fine-tune preset (`tiny_test_vit`): 32 tokens, width 32, depth 2, 10 classes, drop path 0. */
@@ -263,40 +262,36 @@ export function tinyTestPretrainConfig(overrides: PretrainOverrides = {}): Pretr
   return createConfig("tiny_test_pretrain", overrides);
 }
 
-function makeVitConfig(base: VitConfig, overrides: Record<string, unknown>, label: string): VitConfig {
-  checkOverrideKeys(overrides, VIT_KEYS, label);
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const cfg = { ...base, ...defined, kind: "vit" } as VitConfig;
-  validateVitConfig(cfg);
-  return Object.freeze(cfg);
+/** The decoder's output width per token: 3 · tubelet · p² pixels. */
+function decoderOutput(encoder: BackboneConfig): number {
+  return 3 * encoder.tubeletSize * encoder.patchSize * encoder.patchSize;
 }
 
-function makePretrainConfig(
-  encoderBase: BackboneConfig,
-  decoderBase: Omit<DecoderFields, "decoderNumClasses">,
-  overrides: Record<string, unknown>,
-  label: string,
-): PretrainConfig {
-  checkOverrideKeys(overrides, PRETRAIN_KEYS, label);
-  const encoder = { ...encoderBase } as Record<string, unknown>;
-  const decoder = { ...decoderBase } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(overrides)) {
-    if (v === undefined) continue;
-    if (DECODER_KEYS.includes(k)) decoder[k] = v;
-    else encoder[k] = v;
+/**
+ * `base` with `overrides` applied, validated and frozen: the one way a model config changes
+ * (`createConfig` on a registry entry, `createModel` on a config object, the run options of
+ * `pretrain` / `finetune`). Undefined and null values keep the base's value; unknown keys are a
+ * ConfigError naming the allowed ones. In a pre-training config, backbone keys go to the encoder,
+ * decoder keys to the decoder. The official registry hard-codes decoder_num_classes (1536 /
+ * 1176) and the decoder asserts it equals 3·tubelet·p²: deriving it keeps tubelet/patch overrides
+ * consistent; an explicit override is still validated against the same rule.
+ */
+export function withOverrides<C extends ModelConfig>(base: C, overrides: Readonly<Record<string, unknown>>, label = "config"): C {
+  checkOverrideKeys(overrides, base.kind === "vit" ? VIT_KEYS : PRETRAIN_KEYS, label);
+  const given = Object.entries(overrides).filter(([, v]) => v !== undefined && v !== null);
+  if (base.kind === "vit") {
+    const cfg = { ...base, ...Object.fromEntries(given), kind: "vit" } as VitConfig;
+    validateVitConfig(cfg);
+    return Object.freeze(cfg) as C;
   }
-  const enc = encoder as unknown as BackboneConfig;
-  // The official registry hard-codes decoder_num_classes (1536 / 1176) and the decoder asserts
-  // it equals 3·tubelet·p². Deriving it keeps tubelet/patch overrides consistent; an explicit
-  // override is still validated against the same rule.
-  decoder["decoderNumClasses"] ??= 3 * enc.tubeletSize * enc.patchSize * enc.patchSize;
-  const cfg: PretrainConfig = {
-    kind: "pretrain",
-    encoder: Object.freeze(enc),
-    ...(decoder as unknown as DecoderFields),
-  };
+  const encoder: Record<string, unknown> = { ...base.encoder };
+  const decoder: Record<string, unknown> = {};
+  for (const [k, v] of given) (DECODER_KEYS.includes(k) ? decoder : encoder)[k] = v;
+  const enc = Object.freeze(encoder as unknown as BackboneConfig);
+  const cfg = { ...base, ...decoder, encoder: enc } as PretrainConfig;
+  if (decoder["decoderNumClasses"] === undefined) (cfg as { decoderNumClasses: number }).decoderNumClasses = decoderOutput(enc);
   validatePretrainConfig(cfg);
-  return Object.freeze(cfg);
+  return Object.freeze(cfg) as C;
 }
 
 function checkOverrideKeys(overrides: Record<string, unknown>, allowed: Set<string>, label: string): void {

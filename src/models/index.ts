@@ -6,10 +6,8 @@
  *   const mae = createModel("pretrain_videomae_base_patch16_224", {}, { generator }); // PretrainVisionTransformer
  */
 import {
-  ConfigError,
   createConfig,
-  validatePretrainConfig,
-  validateVitConfig,
+  withOverrides,
   type ModelConfig,
   type ModelName,
   type OverridesFor,
@@ -63,36 +61,6 @@ export function createModel(config: VitConfig, overrides?: VitOverrides, options
 export function createModel(config: PretrainConfig, overrides?: PretrainOverrides, options?: ModelOptions): PretrainVisionTransformer;
 export function createModel(nameOrConfig: string | ModelConfig, overrides?: Record<string, unknown>, options?: ModelOptions): AnyModel;
 export function createModel(nameOrConfig: string | ModelConfig, overrides: Record<string, unknown> = {}, options: ModelOptions = {}): AnyModel {
-  const cfg = typeof nameOrConfig === "string" ? createConfig(nameOrConfig as ModelName, overrides) : refine(nameOrConfig, overrides);
+  const cfg = typeof nameOrConfig === "string" ? createConfig(nameOrConfig as ModelName, overrides) : withOverrides(nameOrConfig, overrides, "createModel");
   return cfg.kind === "vit" ? new VisionTransformer(cfg, options) : new PretrainVisionTransformer(cfg, options);
-}
-
-const DECODER_FIELDS = new Set(["decoderEmbedDim", "decoderDepth", "decoderNumHeads", "decoderNumClasses", "normalizeTarget"]);
-
-/** A config object with some of its fields replaced, validated again. */
-function refine(cfg: ModelConfig, overrides: Record<string, unknown>): ModelConfig {
-  const entries = Object.entries(overrides).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return cfg;
-  if (cfg.kind === "vit") {
-    for (const [k] of entries) {
-      if (k === "kind" || !Object.hasOwn(cfg, k)) throw new ConfigError(`createModel: unknown config option "${k}" for a vit config`);
-    }
-    const out = { ...cfg, ...Object.fromEntries(entries) } as VitConfig;
-    validateVitConfig(out);
-    return Object.freeze(out);
-  }
-  const encoder: Record<string, unknown> = { ...cfg.encoder };
-  const top: Record<string, unknown> = { ...cfg };
-  for (const [k, v] of entries) {
-    if (DECODER_FIELDS.has(k)) top[k] = v;
-    else if (Object.hasOwn(cfg.encoder, k)) encoder[k] = v;
-    else throw new ConfigError(`createModel: unknown config option "${k}" for a pretrain config`);
-  }
-  // As createConfig: the head width follows tubelet/patch unless it is given explicitly.
-  if (!overrides["decoderNumClasses"]) {
-    top["decoderNumClasses"] = 3 * (encoder["tubeletSize"] as number) * (encoder["patchSize"] as number) ** 2;
-  }
-  const out = { ...top, encoder: Object.freeze(encoder) } as unknown as PretrainConfig;
-  validatePretrainConfig(out);
-  return Object.freeze(out);
 }

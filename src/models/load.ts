@@ -14,7 +14,7 @@
  * whole); float16/bfloat16 weights are converted to the model's float32 on copy.
  */
 import { gatherRows } from "../io/convert.ts";
-import { openSafetensors } from "../io/safetensors.ts";
+import { isCheckpointFile } from "../io/checkpoint.ts";
 import { openStateDict, type StateDictOptions } from "../io/state_dict.ts";
 import { lazyToTensor, rawToTensor } from "../io/tensors.ts";
 import { formatLoadReport, StateDictError, type LoadReport } from "../nn/module.ts";
@@ -134,16 +134,8 @@ export async function loadCheckpointInto(
   }
 }
 
-/** A safetensors file written by src/train/checkpoint.ts (format videomae-checkpoint/…). */
-export async function isTrainingCheckpoint(file: string): Promise<boolean> {
-  if (!/\.safetensors$/i.test(file)) return false;
-  const st = await openSafetensors(file);
-  try {
-    return /^videomae-checkpoint\//.test(st.metadata.format ?? "");
-  } finally {
-    await st.close();
-  }
-}
+/** A checkpoint written by training (io/checkpoint.ts): model weights under `model.`, beside optimizer state. */
+export const isTrainingCheckpoint = isCheckpointFile;
 
 /** Which of `prefixes` (applied in order, each at most once) actually occur in `keys`. */
 function strippedPrefixes(keys: string[], prefixes: string[]): string[] {

@@ -105,16 +105,30 @@ export function packedAttention(qkv: Tensor, heads: number, scale?: number): Ten
   return new Tensor(ops.packedAttention(qkv.handle, heads, scale ?? d ** -0.5));
 }
 
-/** The same attention as packedAttention written with plain ops (materialises the scores). */
-export function packedAttentionReference(qkv: Tensor, heads: number, scale?: number): Tensor {
+/** Variations of the plain attention that the fused kernel does not cover. */
+export interface AttentionVariants {
+  /** Attention logits [B, H, N, N] from Q and K [B, H, N, d], instead of scale·Q·Kᵀ (e.g. cosine attention). */
+  scores?: (q: Tensor, k: Tensor) => Tensor;
+  /** Applied to the softmax probabilities before they weight V (e.g. attention dropout). */
+  probs?: (attn: Tensor) => Tensor;
+}
+
+/**
+ * The same attention as packedAttention written with plain ops (materialises the scores):
+ * softmax(scale·Q·Kᵀ)·V per head, heads concatenated; `variants` swaps the scores or transforms
+ * the probabilities (the model's path for cosine attention and attention dropout).
+ */
+export function packedAttentionReference(qkv: Tensor, heads: number, scale?: number, variants: AttentionVariants = {}): Tensor {
   const [B, N, threeD] = qkv.shape as [number, number, number];
   const d = threeD / (3 * heads);
   const parts = qkv.reshape([B, N, 3, heads, d]).permute([2, 0, 3, 1, 4]); // [3, B, H, N, d]
-  const q = parts.select(0, 0).mul(scale ?? d ** -0.5);
+  const q = parts.select(0, 0);
   const k = parts.select(0, 1);
   const v = parts.select(0, 2);
-  const attn = q.matmul(k.transpose(-2, -1)).softmax(-1); // [B, H, N, N]
-  return attn.matmul(v).transpose(1, 2).reshape([B, N, heads * d]);
+  const logits = variants.scores ? variants.scores(q, k) : q.mul(scale ?? d ** -0.5).matmul(k.transpose(-2, -1)); // [B, H, N, N]
+  const softmax = logits.softmax(-1);
+  const attn = variants.probs ? variants.probs(softmax) : softmax; // [B, H, N, N]
+  return attn.matmul(v).transpose(1, 2).reshape([B, N, heads * d]); // [B, N, H·d]
 }
 
 /** Which instruction set and GEMM the fused attention kernels use on this machine. */

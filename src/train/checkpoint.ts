@@ -1,96 +1,20 @@
 /**
- * Training checkpoints: one safetensors file holding the model state dict (`model.<key>`), the
- * AdamW moments (`optim.exp_avg.<i>`, `optim.exp_avg_sq.<i>`, in parameter order) and named
- * extra tensors (e.g. libtorch generator states, `rng.<name>`), plus JSON metadata: the
- * training state (step, epoch, optimizer step counts, RNG states, best metric…) and the run
- * configuration. Written atomically (temp file, fsync, rename): a crash never leaves a
- * half-written checkpoint, and the previous one stays valid until the new one is complete.
+ * Checkpoints during training: saving the live model and optimizer, restoring them, and picking
+ * the checkpoint to resume a run from. The file format itself is io/checkpoint.ts.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { openSafetensors } from "../io/safetensors.ts";
-import { loadTensors, saveTensors } from "../io/tensors.ts";
+import { CheckpointError, loadCheckpoint, readCheckpointHeader, writeCheckpoint, type CheckpointContents } from "../io/checkpoint.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import type { Tensor } from "../torch/tensor.ts";
 
-export const CHECKPOINT_FORMAT = "videomae-checkpoint/1";
-
-export class CheckpointError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-    this.name = "CheckpointError";
-  }
-}
-
-export interface CheckpointContents {
-  /** Model state dict (keys without the `model.` prefix). */
-  model: Map<string, Tensor>;
-  /** Optimizer moments and state, when saved. */
-  optimizer?: { steps: number[]; lr: number; weightDecay: number; expAvg: (Tensor | null)[]; expAvgSq: (Tensor | null)[] };
-  /** Extra tensors by name. */
-  tensors: Map<string, Tensor>;
-  /** Training state (JSON). */
-  state: Record<string, unknown>;
-  /** Run configuration (JSON). */
-  config: Record<string, unknown>;
-}
-
+/** Saves the model's state dict, the optimizer's state (to resume exactly), extra tensors, state and config. */
 export async function saveCheckpoint(
   path: string,
   o: { model: Module; optimizer?: AdamW; tensors?: Map<string, Tensor>; state: Record<string, unknown>; config: Record<string, unknown> },
 ): Promise<void> {
-  const all = new Map<string, Tensor>();
-  for (const [k, t] of o.model.stateDict()) all.set(`model.${k}`, t);
-  let optimizerMeta: Record<string, unknown> | undefined;
-  if (o.optimizer) {
-    const st = o.optimizer.stateDict();
-    st.expAvg.forEach((t, i) => t && all.set(`optim.exp_avg.${i}`, t));
-    st.expAvgSq.forEach((t, i) => t && all.set(`optim.exp_avg_sq.${i}`, t));
-    optimizerMeta = { steps: st.steps, lr: st.lr, weightDecay: st.weightDecay, count: st.steps.length };
-  }
-  for (const [k, t] of o.tensors ?? []) all.set(`extra.${k}`, t);
-  await saveTensors(path, all, {
-    format: CHECKPOINT_FORMAT,
-    state: JSON.stringify(o.state),
-    config: JSON.stringify(o.config),
-    ...(optimizerMeta ? { optimizer: JSON.stringify(optimizerMeta) } : {}),
-  });
-}
-
-export async function loadCheckpoint(path: string): Promise<CheckpointContents> {
-  if (!existsSync(path)) throw new CheckpointError(path, "no such checkpoint file");
-  const { tensors, metadata } = await loadTensors(path);
-  if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(path, `not a videomae training checkpoint (format '${metadata.format ?? "none"}'); use it as pretrained weights instead`);
-  }
-  const model = new Map<string, Tensor>();
-  const extra = new Map<string, Tensor>();
-  for (const [k, t] of tensors) {
-    if (k.startsWith("model.")) model.set(k.slice(6), t);
-    else if (k.startsWith("extra.")) extra.set(k.slice(6), t);
-  }
-  let optimizer: CheckpointContents["optimizer"];
-  if (metadata.optimizer) {
-    const meta = JSON.parse(metadata.optimizer) as { steps: number[]; lr: number; weightDecay: number; count: number };
-    optimizer = {
-      steps: meta.steps,
-      lr: meta.lr,
-      weightDecay: meta.weightDecay,
-      expAvg: meta.steps.map((_, i) => tensors.get(`optim.exp_avg.${i}`) ?? null),
-      expAvgSq: meta.steps.map((_, i) => tensors.get(`optim.exp_avg_sq.${i}`) ?? null),
-    };
-  }
-  return {
-    model,
-    optimizer,
-    tensors: extra,
-    state: JSON.parse(metadata.state ?? "{}") as Record<string, unknown>,
-    config: JSON.parse(metadata.config ?? "{}") as Record<string, unknown>,
-  };
+  await writeCheckpoint(path, { ...o, model: o.model.stateDict(), optimizer: o.optimizer?.stateDict() });
 }
 
 /** Loads model weights (strict) and optimizer state from a checkpoint into live objects. */
@@ -129,15 +53,11 @@ export async function findResumeCheckpoint(runDir: string): Promise<ResumeChoice
   for (const name of names) {
     const path = join(runDir, name);
     try {
-      const f = await openSafetensors(path);
-      const meta = f.metadata;
-      await f.close();
-      if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`not a videomae training checkpoint (format '${meta.format ?? "none"}')`);
-      const step = Number((JSON.parse(meta.state ?? "{}") as { step?: unknown }).step);
+      const step = Number((await readCheckpointHeader(path)).state.step);
       if (!Number.isSafeInteger(step) || step < 0) throw new Error(`its state holds no valid step (${String(step)})`);
       candidates.push({ name, step });
     } catch (err) {
-      notes.push(`${name} is unusable (${(err as Error).message.split("\n")[0]})`);
+      notes.push(`${name} is unusable (${reasonOf(err)})`);
     }
   }
   candidates.sort((a, b) => b.step - a.step || rank(a.name) - rank(b.name));
@@ -149,8 +69,13 @@ export async function findResumeCheckpoint(runDir: string): Promise<ResumeChoice
       const why = [`the newest valid checkpoint (update ${c.step})`, ...notes].join("; ") + (older ? `; ${older} older one(s) not needed` : "");
       return { pick: { path, step: c.step, ckpt }, why };
     } catch (err) {
-      notes.push(`${c.name} is unusable (${(err as Error).message.split("\n")[0]})`);
+      notes.push(`${c.name} is unusable (${reasonOf(err)})`);
     }
   }
   return { pick: null, why: names.length ? notes.join("; ") : `no checkpoint-last, -epochN or -best in ${runDir}` };
+}
+
+/** The first line of why a checkpoint could not be used (without its path, which the note names). */
+function reasonOf(err: unknown): string {
+  return (err instanceof CheckpointError ? err.reason : (err as Error).message).split("\n")[0]!;
 }

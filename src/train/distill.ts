@@ -24,7 +24,7 @@ import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VisionTransformer } from "../models/index.ts";
 import { Linear } from "../nn/index.ts";
 import { autocast, cat, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
-import { disposing } from "./batches.ts";
+import { clipsOf, disposing } from "../data/collate.ts";
 import { FINETUNE_DEFAULTS, finetuneData, finetuneMixup, finetuneModel, finetuneOptimizer, labelLoss, mixBatch, validate } from "./finetune.ts";
 import { distillKL, mixRows, temperedProbs } from "./losses.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
@@ -141,7 +141,7 @@ export async function distill(
           });
         }
       }
-      const out = teacherForward(b.video!);
+      const out = teacherForward(clipsOf(b));
       if (cache) {
         const flat = noGrad(() => tidy(() => cat([out.logits, out.features], 1).data() as Float32Array));
         for (let i = 0; i < b.numSamples; i++) cache.put(b.epoch, b.positions[i * V]!, b.items[i * V]!, V, width, flat.subarray(i * V * width, (i + 1) * V * width));
@@ -183,7 +183,7 @@ export async function distill(
     const teacherPredictions = (b: Batch): number[] => {
       let p = valTeacher.get(b.index);
       if (!p) {
-        p = tidy(() => toStudent(teacherForward(b.video!).logits).argmax(1).toArray());
+        p = tidy(() => toStudent(teacherForward(clipsOf(b)).logits).argmax(1).toArray());
         valTeacher.set(b.index, p);
       }
       return p;
@@ -205,7 +205,7 @@ export async function distill(
       batches: (epoch, skip) => disposing(withTeacher(loader.epoch(epoch, { startBatch: skip }))) as AsyncIterable<DistillBatch>,
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);
-        const s = featuresAndLogits(model, mix ? mix.x : b.video!);
+        const s = featuresAndLogits(model, mix ? mix.x : clipsOf(b));
         const lam = mix?.lam ?? 1;
         const kd = distillKL(s.logits, mixRows(temperedProbs(toStudent(b.teacher.logits), tau), lam), tau);
         let loss = kd;

@@ -9,14 +9,14 @@
 import { DataLoader, readLabelNames, readList, rngFromKeys, VideoClsDataset, type Batch } from "../data/index.ts";
 import { Mixup, type MixupResult } from "../data/mixup.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
-import type { VitConfig } from "../models/config.ts";
+import { createConfig, type ModelName, type VitConfig } from "../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, type VisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/index.ts";
 import { F, Generator, manualSeed, noGrad, tidy, type Tensor } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
-import { disposing } from "./batches.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
+import { disposing, labelledInputs } from "../data/collate.ts";
 
 export const FINETUNE_DEFAULTS = {
   ...RUN_DEFAULTS,
@@ -53,7 +53,7 @@ export const FINETUNE_DEFAULTS = {
 export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
 
 export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): VitConfig {
-  const cfg = modelConfigFrom(o, Object.keys(BACKBONE_OVERRIDES), { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate });
+  const cfg = createConfig(o.model as ModelName, { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate, ...modelFields(o, Object.keys(BACKBONE_OVERRIDES)) });
   if (cfg.kind !== "vit") throw new Error(`--model ${o.model} is not a fine-tune model (use a vit_* name)`);
   return cfg;
 }
@@ -78,16 +78,17 @@ export async function validate(
   for await (const b of disposing(loader.epoch(0))) {
     noGrad(() =>
       tidy(() => {
-        const logits = model.forward(b.video!).float();
-        lossSum += F.crossEntropy(logits, b.label!).item() * b.size;
+        const { video, label, labels } = labelledInputs(b);
+        const logits = model.forward(video).float();
+        lossSum += F.crossEntropy(logits, label).item() * b.size;
         const pred = logits.argmax(1);
-        correct += pred.eq(b.label!).sum().item();
+        correct += pred.eq(label).sum().item();
         n += b.size;
         if (teacher) {
           const t = teacher(b);
           const p = pred.toArray();
           for (let i = 0; i < b.size; i++) {
-            teacherCorrect += t[i] === b.labels![i] ? 1 : 0;
+            teacherCorrect += t[i] === labels[i] ? 1 : 0;
             agree += t[i] === p[i] ? 1 : 0;
           }
         }
@@ -159,12 +160,14 @@ export function finetuneMixup(o: FinetuneOptions, numClasses: number): Mixup | n
 
 /** The batch mixed (even batches only, as timm requires), from a per-batch random stream; null = not mixed. */
 export function mixBatch(mixup: Mixup | null, b: Batch, seed: number): MixupResult | null {
-  return mixup && b.size % 2 === 0 ? mixup.apply(b.video!, b.labels!, rngFromKeys(seed, b.epoch, b.index, 0x6d6978)) : null;
+  if (!mixup || b.size % 2 !== 0) return null;
+  const { video, labels } = labelledInputs(b);
+  return mixup.apply(video, labels, rngFromKeys(seed, b.epoch, b.index, 0x6d6978));
 }
 
 /** The label loss: soft-target cross-entropy (timm SoftTargetCrossEntropy) on mixed targets, else smoothed cross-entropy. */
 export function labelLoss(logits: Tensor, b: Batch, mix: MixupResult | null, smoothing: number): Tensor {
-  return mix ? F.crossEntropy(logits, mix.target) : F.crossEntropy(logits, b.label!, smoothing);
+  return mix ? F.crossEntropy(logits, mix.target) : F.crossEntropy(logits, labelledInputs(b).label, smoothing);
 }
 
 /** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */
@@ -197,7 +200,7 @@ export async function finetune(
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);
-        const logits = model.forward(mix ? mix.x : b.video!);
+        const logits = model.forward(mix ? mix.x : labelledInputs(b).video);
         return { loss: labelLoss(logits, b, mix, o.smoothing), items: b.size };
       },
       evaluate: valLoader ? async () => validate(model, valLoader, dist) : undefined,

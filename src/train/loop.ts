@@ -26,7 +26,7 @@ import type { Tensor } from "../torch/tensor.ts";
 import { findResumeCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { MetricsLog } from "./metrics.ts";
 import { curvesSvg, type Chart } from "./plot.ts";
-import { Progress } from "./progress.ts";
+import { Progress } from "../util/progress.ts";
 import { StopRequest } from "./signals.ts";
 import { ensureWritableDir, writingFile } from "../util/output.ts";
 

@@ -3,7 +3,6 @@
  * run machinery (batching, optimiser, precision, data loading, checkpoints).
  */
 import type { DataParallel } from "../distributed/data_parallel.ts";
-import { createConfig, type ModelConfig, type ModelName } from "../models/config.ts";
 import { Generator } from "../torch/index.ts";
 
 /** Backbone fields a run may override (null = the registry's value). */
@@ -39,11 +38,9 @@ export const RUN_DEFAULTS = {
   maxSteps: null as number | null,
 };
 
-/** A registry model with the run's non-null overrides of `keys` applied. */
-export function modelConfigFrom(o: Record<string, unknown> & { model: string }, keys: readonly string[], extra: Record<string, unknown> = {}): ModelConfig {
-  const overrides: Record<string, unknown> = { ...extra };
-  for (const k of keys) if (o[k] !== null && o[k] !== undefined) overrides[k] = o[k];
-  return createConfig(o.model as ModelName, overrides as never);
+/** The run's model fields among `keys` (null = the registry's value), as overrides for `createConfig`. */
+export function modelFields(o: Readonly<Record<string, unknown>>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]]));
 }
 
 /** The trainLoop settings that come straight from the run options. */

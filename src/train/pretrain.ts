@@ -7,13 +7,13 @@
  */
 import { DataLoader, HybridDataset, type Batch } from "../data/index.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
-import { gridSize, type PretrainConfig } from "../models/config.ts";
+import { createConfig, gridSize, type ModelName, type PretrainConfig } from "../models/config.ts";
 import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransformer } from "../models/index.ts";
 import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { disposing } from "./batches.ts";
-import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelConfigFrom, RUN_DEFAULTS } from "./options.ts";
+import { disposing, pretrainingInputs } from "../data/collate.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
 export const PRETRAIN_DEFAULTS = {
@@ -42,7 +42,7 @@ export type PretrainOptions = typeof PRETRAIN_DEFAULTS;
 const MODEL_KEYS = [...Object.keys(BACKBONE_OVERRIDES), "decoderEmbedDim", "decoderDepth", "decoderNumHeads"];
 
 export function pretrainModelConfig(o: PretrainOptions): PretrainConfig {
-  const cfg = modelConfigFrom(o, MODEL_KEYS);
+  const cfg = createConfig(o.model as ModelName, modelFields(o, MODEL_KEYS));
   if (cfg.kind !== "pretrain") throw new Error(`--model ${o.model} is not a pre-training model (use a pretrain_videomae_* name)`);
   return cfg;
 }
@@ -114,9 +114,9 @@ export async function pretrain(
       data: loader,
       batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
       lossOf: (b) => {
-        const videos = b.video!;
-        const pred = model.forward(videos, b.encoderMask!, decoderOn ? b.decoderMask! : undefined);
-        const { loss } = pretrainLoss(videos, pred, b.encoderMask!, decoderOn ? b.decoderMask! : undefined, topts);
+        const { video, encoderMask, decoderMask } = pretrainingInputs(b);
+        const pred = model.forward(video, encoderMask, decoderOn ? decoderMask : undefined);
+        const { loss } = pretrainLoss(video, pred, encoderMask, decoderOn ? decoderMask : undefined, topts);
         return { loss, items: b.size };
       },
     });

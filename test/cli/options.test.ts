@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 
 import type { Command } from "../../src/cli/command.ts";
-import { commandNames, loadCommand, main } from "../../src/cli/main.ts";
+import { commandNames } from "../../src/cli/command_list.ts";
+import { loadCommand, main } from "../../src/cli/main.ts";
 import { configFileOption } from "../../src/cli/options/groups.ts";
 import { parseCommandLine } from "../../src/cli/options/parse.ts";
 import { flag, kebab } from "../../src/cli/options/schema.ts";

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { loadCheckpoint } from "../../src/train/checkpoint.ts";
+import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 
 const bin = join(import.meta.dirname, "../../bin/videomae.mjs");
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });

@@ -10,7 +10,7 @@ function fakeBatch(i: number): Batch {
   const label = tensor([i, i + 1], { dtype: "int64" });
   let disposed = false;
   return {
-    epoch: 0, index: i, numSamples: 2, size: 2, viewsPerSample: 1, viewShape: [3, 2, 4, 4], videoData: new Float32Array(0), video, labels: Int32Array.from([i, i + 1]),
+    kind: "labelled", epoch: 0, index: i, numSamples: 2, size: 2, viewsPerSample: 1, viewShape: [3, 2, 4, 4], videoData: new Float32Array(0), video, labels: Int32Array.from([i, i + 1]),
     label, encoderMask: null, decoderMask: null, numTokens: 0, positions: new Int32Array(2), items: new Int32Array(2), entries: new Int32Array(2), clips: new Int32Array(2),
     views: new Int32Array(2), paths: ["a", "b"],
     dispose: () => {

@@ -72,8 +72,8 @@ describe("batch layout", () => {
       assert.equal(b.numTokens, 2 * 4 * 4);
       assert.equal(b.encoderMask!.length, 4 * 32);
       for (let r = 0; r < 4; r++) {
-        const enc = b.encoderMask!.subarray(r * 32, (r + 1) * 32);
-        const dec = b.decoderMask!.subarray(r * 32, (r + 1) * 32);
+        const enc: Uint8Array = b.encoderMask!.subarray(r * 32, (r + 1) * 32);
+        const dec: Uint8Array = b.decoderMask!.subarray(r * 32, (r + 1) * 32);
         assert.equal(32 - enc.reduce((x, y) => x + y, 0), counts.numVisible);
         assert.equal(32 - dec.reduce((x, y) => x + y, 0), counts.numDecoderKept);
       }

@@ -20,7 +20,7 @@ import { loadModelForInference } from "../../src/eval/load_model.ts";
 import { exportOnnx } from "../../src/export/onnx/index.ts";
 import type { VisionTransformer } from "../../src/models/vit.ts";
 import { FfmpegReader } from "../../src/video/index.ts";
-import { startWebServer } from "../../web/server.ts";
+import { startWebServer } from "../../src/web/server.ts";
 import { mp4VideoFrameCount } from "../../web/src/mp4.ts";
 import { yuv420ToRgb, type YuvMatrix } from "../../web/src/yuv.ts";
 import { fixtures } from "../helpers.ts";

@@ -19,6 +19,7 @@ import {
   tinyTestPretrainConfig,
   tinyTestVitConfig,
   validateConfig,
+  withOverrides,
   type PretrainConfig,
   type VitConfig,
 } from "../../src/models/config.ts";
@@ -188,4 +189,16 @@ test("tiny test presets: 32×32 px, 4 frames, patch 8, width 32, depth 2, 2 head
   assert.equal(v.dropPathRate, 0);
   assert.equal(tinyTestVitConfig({ numClasses: 3 }).numClasses, 3);
   assert.equal(tinyTestPretrainConfig({ decoderDepth: 2 }).decoderDepth, 2);
+});
+
+test("withOverrides: null/undefined keep the base, encoder/decoder keys routed, decoder width re-derived, unknown keys refused", () => {
+  const vit = withOverrides(tinyTestVitConfig(), { depth: null, numClasses: 3, embedDim: undefined });
+  assert.equal(vit.depth, tinyTestVitConfig().depth);
+  assert.equal(vit.numClasses, 3);
+  assert.ok(Object.isFrozen(vit));
+  const pre = withOverrides(tinyTestPretrainConfig(), { tubeletSize: 1, decoderDepth: 2 });
+  assert.equal(pre.encoder.tubeletSize, 1);
+  assert.equal(pre.decoderDepth, 2);
+  assert.equal(pre.decoderNumClasses, 3 * 1 * pre.encoder.patchSize ** 2);
+  assert.throws(() => withOverrides(tinyTestVitConfig(), { decoderDepth: 1 }, "mine"), (e: unknown) => e instanceof ConfigError && /mine: unknown config option "decoderDepth"/.test((e as Error).message));
 });

@@ -6,7 +6,7 @@ import { extractFeatures } from "../../eval/extract.ts";
 import { loadModelForInference } from "../../eval/load_model.ts";
 import { writeNpy } from "../../io/npy.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
-import { Progress } from "../../train/progress.ts";
+import { Progress } from "../../util/progress.ts";
 import { ensureWritableDir, writingFile } from "../../util/output.ts";
 import { createVideoReader, VideoError } from "../../video/index.ts";
 import { useDecoder } from "../decoder.ts";

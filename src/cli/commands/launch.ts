@@ -1,6 +1,6 @@
 /** `videomae launch`: run a command as a data-parallel job over c10d (gloo), torchrun-style. */
 import { launch } from "../../distributed/launch.ts";
-import { commandNames } from "../main.ts";
+import { commandNames } from "../command_list.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { jsonOutputOption } from "../options/groups.ts";
 import { COUNT, NON_NEGATIVE, PORT, POSITIVE, POSITIVE_INT } from "../options/ranges.ts";

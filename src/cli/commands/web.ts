@@ -1,5 +1,5 @@
 /** `videomae web --model model.onnx [--port P]`: the in-browser classifier page (web/). */
-import { startWebServer } from "../../../web/server.ts";
+import { startWebServer } from "../../web/server.ts";
 import { defineCommand } from "../command.ts";
 import { number, text } from "../options/schema.ts";
 

@@ -15,7 +15,8 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
-const WEB = import.meta.dirname;
+/** The page's folder, web/ at the package root (from src/web/ and from the compiled dist/web/ alike). */
+const WEB = join(import.meta.dirname, "../../web");
 
 export interface WebServerOptions {
   /** The exported .onnx file (its .json sidecar must be beside it). */
