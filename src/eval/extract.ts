@@ -12,6 +12,7 @@ import type { VisionTransformer } from "../models/vit.ts";
 import { cat, F, noGrad, stack, tensor, tidy, type Tensor } from "../torch/index.ts";
 import { VideoError } from "../video/errors.ts";
 import type { VideoReader } from "../video/reader.ts";
+import { onModelDevice } from "./device.ts";
 
 /**
  * A video with fewer frames than one window. The official extractor (`range(0, F − 15, s)`,
@@ -65,7 +66,7 @@ export async function extractFeatures(model: VisionTransformer | InferenceEngine
       const x = noGrad(() => tidy(() => stack(batch).toFloat32Array()));
       const f = await model.features(x, batch.length);
       feats.push(tensor(f, { shape: [batch.length, f.length / batch.length] }));
-    } else feats.push(noGrad(() => tidy(() => model.forwardFeatures(stack(batch)))));
+    } else feats.push(noGrad(() => tidy(() => model.forwardFeatures(onModelDevice(model, stack(batch))).toDevice("cpu"))));
     for (const t of batch) t.dispose();
     done += batch.length;
     o.onWindow?.(done);

@@ -15,6 +15,7 @@ import { createModel, describeLoad, loadCheckpointInto, type CheckpointLoadRepor
 import { configFromOfficialFields } from "../models/official_config.ts";
 import type { PretrainVisionTransformer } from "../models/pretrain.ts";
 import type { VisionTransformer } from "../models/vit.ts";
+import { resolveDevice } from "../torch/index.ts";
 
 export class ModelSpecError extends Error {
   constructor(message: string) {
@@ -33,6 +34,8 @@ export interface ModelSpec {
   labelsFile?: string;
   /** Expect a pre-training model (reconstruct) or a fine-tune one (everything else). */
   kind: "vit" | "pretrain";
+  /** Where to run it: "auto" (a GPU when usable), "cpu", "cuda[:N]"; default "cpu". */
+  device?: string;
 }
 
 export interface LoadedModel<M> {
@@ -103,10 +106,12 @@ export async function loadModelForInference<M extends VisionTransformer | Pretra
         : `${spec.checkpoint}: this needs a fine-tuned classifier, got a pre-training config`,
     );
   }
+  const device = resolveDevice(spec.device ?? "cpu"); // an unusable device fails before the load
   const model = createModel(cfg) as M;
   const report = await loadCheckpointInto(model, spec.checkpoint);
   if (spec.labelsFile) labels = readLabelNames(spec.labelsFile);
   model.eval();
+  model.to(device);
   return {
     model,
     config: cfg as LoadedModel<M>["config"],

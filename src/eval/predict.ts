@@ -3,10 +3,11 @@ import { isEngine, type InferenceEngine } from "../engines/engine.ts";
 import type { Normalization } from "../data/transforms/normalize.ts";
 import { rawToTensor } from "../io/tensors.ts";
 import type { VisionTransformer } from "../models/vit.ts";
-import { autocast, noGrad, tidy } from "../torch/index.ts";
+import { noGrad, tidy } from "../torch/index.ts";
 import type { VideoReader } from "../video/reader.ts";
 import { topk, ViewAggregator } from "./metrics.ts";
 import { videoViews } from "./views.ts";
+import { inPrecision, onModelDevice } from "./device.ts";
 
 export interface LabelScore {
   label: string;
@@ -46,7 +47,7 @@ export async function predictVideo(
     const logits = noGrad(() =>
       tidy(() => {
         const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
-        return (o.precision === "bf16" ? autocast(() => vit.forward(x)) : vit.forward(x)).float().toArray();
+        return inPrecision(vit, o.precision, () => vit.forward(onModelDevice(vit, x))).float().toArray();
       }),
     );
     agg.add(video, 0, logits);

@@ -13,6 +13,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 import { createVideoReader, type VideoReader } from "../video/index.ts";
 import { firstVideo, frameGrid, framesToRgb, greyMasked } from "./picture.ts";
+import { onModelDevice } from "./device.ts";
 
 export interface ReconstructOptions {
   /** First frame (default: the window centred in the video). */
@@ -47,7 +48,7 @@ export async function reconstructPicture(model: PretrainVisionTransformer, video
   model.eval();
   const { input, visible, recon, loss } = noGrad(() =>
     tidy(() => {
-      const videos = rawToTensor({ dtype: "float32", shape: [1, x.channels, x.frames, x.height, x.width], data: x.data });
+      const videos = onModelDevice(model, rawToTensor({ dtype: "float32", shape: [1, x.channels, x.frames, x.height, x.width], data: x.data }));
       const pred = model.forward(videos, masks.encoder, masks.decoder);
       const l = pretrainLoss(videos, pred, masks.encoder, masks.decoder, targetOptions(cfg)).loss.item();
       const px = firstVideo(unnormalizeVideo(videos));

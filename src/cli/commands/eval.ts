@@ -42,7 +42,7 @@ writes one JSON line per video with its top-5 to --predictions.`,
     if (!v.test || !v.checkpoint) throw new UsageError("--test LIST and --checkpoint FILE are required");
     if (v.predictions) ensureWritableFileDir(v.predictions, "--predictions"); // before the whole test set runs
     const { clips, crops } = parseViews(PRESETS[v.views] ?? v.views);
-    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, labelsFile: v.labels, kind: "vit" });
+    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, labelsFile: v.labels, kind: "vit", device: v.device });
     const { report, videos, unreadable } = await evaluateList(loaded.model, {
       list: v.test,
       clips,

@@ -3,7 +3,7 @@ import { loadModelForInference } from "../../eval/load_model.ts";
 import { exportOnnx } from "../../export/onnx/index.ts";
 import type { VisionTransformer } from "../../models/vit.ts";
 import { defineCommand, UsageError } from "../command.ts";
-import { architectureOptions, deviceOption, jsonOutputOption, labelsOption } from "../options/groups.ts";
+import { architectureOptions, jsonOutputOption, labelsOption } from "../options/groups.ts";
 import { choice, flag, number, text } from "../options/schema.ts";
 
 export const exportCommand = defineCommand({
@@ -26,7 +26,6 @@ Run it with \`videomae predict|extract --engine onnx --model FILE.onnx\` or \`vi
     rate: number({ valueName: "R", default: 4, description: "frame stride recorded for the clip sampling (as predict)" }),
     externalData: flag("weights in FILE.onnx.data (automatic past protobuf's 2 GiB limit)"),
     ...jsonOutputOption("a summary"),
-    ...deviceOption,
   },
   operands: true,
   epilogue: `Example:

@@ -127,7 +127,7 @@ With --decoder libav each video is decoded once, the windows streamed from one o
     const batch = v.batch;
     const jobs = uniqueJobs(jobsOf(positionals[0]!), v.out);
     ensureWritableDir(v.out); // before loading the model: a long run must not fail at its first write
-    const loaded = onnx ? { model: await OnnxEngine.load(v.model!) } : await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint!, model: v.model, configFile: v.modelConfig, kind: "vit" });
+    const loaded = onnx ? { model: await OnnxEngine.load(v.model!) } : await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint!, model: v.model, configFile: v.modelConfig, kind: "vit", device: v.device });
     const cfg = loaded.model.config;
     if (onnx && !(loaded.model as OnnxEngine).meta.outputs.includes("features")) throw new UsageError(`${v.model} has no "features" output: export it with --features`);
     const window = v.window ?? cfg.numFrames;

@@ -8,11 +8,12 @@ import { rawToTensor, tensorToRaw } from "../../io/tensors.ts";
 import { createConfig, isModelName, MODEL_NAMES, type ModelConfig } from "../../models/config.ts";
 import { createModel, describeLoad, loadCheckpointInto, pretrainLoss, PretrainVisionTransformer, targetOptions, VisionTransformer } from "../../models/index.ts";
 import { configFromOfficialFields } from "../../models/official_config.ts";
-import { autocast, noGrad, tidy } from "../../torch/index.ts";
+import { noGrad, resolveDevice, tidy } from "../../torch/index.ts";
 import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { architectureOptions, checkpointOption, deviceOption, precisionOption } from "../options/groups.ts";
 import { flag, text } from "../options/schema.ts";
+import { inPrecision, onModelDevice } from "../../eval/device.ts";
 
 async function readMask(path: string, what: string): Promise<Uint8Array> {
   const raw = await readNpy(path);
@@ -82,8 +83,9 @@ decoder_depth, decoder_num_heads (others keep ViT-B's values, or those of "model
     const report = await loadCheckpointInto(model, v.checkpoint);
     if (!v.quiet) process.stderr.write(describeLoad(report) + "\n");
     model.eval();
-    const input = rawToTensor(await readNpy(v.input)).float();
-    const run = <T>(f: () => T) => noGrad(() => (precision === "bf16" ? autocast(f) : f()));
+    model.to(resolveDevice(v.device));
+    const input = onModelDevice(model, rawToTensor(await readNpy(v.input)).float());
+    const run = <T>(f: () => T) => noGrad(() => inPrecision(model, precision, f));
 
     if (model instanceof VisionTransformer) {
       const out = run(() => tidy(() => (v.features ? model.forwardFeatures(input) : model.forward(input)).float()));

@@ -56,7 +56,7 @@ With --engine onnx the frames go through the same sampling, resize, crop and nor
       }
     }
     if (!v.checkpoint) throw new UsageError("--checkpoint is required");
-    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, labelsFile: v.labels, kind: "vit" });
+    const loaded = await loadModelForInference<VisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, labelsFile: v.labels, kind: "vit", device: v.device });
     const cfg = loaded.config;
     if (loaded.labels && loaded.labels.length !== cfg.numClasses) {
       throw new UsageError(`the label file has ${loaded.labels.length} names but the model has ${cfg.numClasses} classes`);

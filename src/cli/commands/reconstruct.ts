@@ -38,7 +38,7 @@ checkpoint: ours (from videomae pretrain) or official (.pth; then --model pretra
     const video = positionals[0];
     if (!video || positionals.length !== 1) throw new UsageError("give one VIDEO");
     if (!v.checkpoint || !v.out) throw new UsageError("--checkpoint and --out are required");
-    const loaded = await loadModelForInference<PretrainVisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, kind: "pretrain" });
+    const loaded = await loadModelForInference<PretrainVisionTransformer>({ checkpoint: v.checkpoint, model: v.model, configFile: v.modelConfig, kind: "pretrain", device: v.device });
     const summary = await reconstructPicture(loaded.model, video, v.out, {
       start: v.start,
       stride: v.stride,

@@ -1,0 +1,18 @@
+/**
+ * Inference on the model's device: inputs made on the host (decoded frames, .npy files) follow the
+ * model, and bf16 autocast is entered for that device's type. Outputs need nothing: reading a
+ * tensor's data copies it to the host.
+ */
+import type { Module } from "../nn/index.ts";
+import { autocast, deviceType, type Tensor } from "../torch/index.ts";
+
+/** `x` on `model`'s device (x itself when it is already there; otherwise a copy the caller owns). */
+export function onModelDevice(model: Module, x: Tensor): Tensor {
+  const device = model.device;
+  return x.device === device ? x : x.toDevice(device);
+}
+
+/** Runs `f` in the given precision on `model`'s device (bf16: autocast, fp32: as is). */
+export function inPrecision<T>(model: Module, precision: "fp32" | "bf16" | undefined, f: () => T): T {
+  return precision === "bf16" ? autocast(f, "bfloat16", deviceType(model.device)) : f();
+}
