@@ -103,10 +103,25 @@ function cuda() {
   return cudaFound;
 }
 
+// c10d's NCCL backend (ProcessGroupNCCL): a CUDA libtorch whose headers have it, plus NCCL's own
+// header (Debian: libnccl-dev; a pip wheel: its nvidia/nccl package). Then the addon defines
+// USE_C10D_NCCL and `--backend nccl` works (native/src/distributed.cc).
+let ncclFound;
+function nccl() {
+  if (ncclFound !== undefined) return ncclFound;
+  ncclFound = false;
+  if (!cuda() || !includes().some((d) => existsSync(join(d, "torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp")))) return ncclFound;
+  const pip = prefix ? [join(prefix, "..", "nvidia", "nccl", "include")] : [];
+  const dirs = [...includes(), cuda().include, ...pip, "/usr/include"];
+  const include = dirs.find((d) => existsSync(join(d, "nccl.h")));
+  if (include) ncclFound = { include };
+  return ncclFound;
+}
+
 const out = {
-  include: () => [...includes(), ...(cuda() ? [cuda().include] : [])],
+  include: () => [...includes(), ...(cuda() ? [cuda().include] : []), ...(nccl() ? [nccl().include] : [])],
   libdir: () => [libdir()],
-  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines(), ...libavDefines(), ...(cuda() ? ["VM_HAVE_CUDA"] : [])],
+  defines: () => [`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi()}`, ...glooDefines(), ...libavDefines(), ...(cuda() ? ["VM_HAVE_CUDA"] : []), ...(nccl() ? ["USE_C10D_NCCL"] : [])],
   ldflags: () => [
     "-Wl,--disable-new-dtags",
     ...rpaths().map((d) => `-Wl,-rpath,${d}`),

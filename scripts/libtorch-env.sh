@@ -25,7 +25,7 @@ case "$flavour" in
   # gloo's headers (c10d) come from the gloo build matching the libtorch: the CPU and CUDA builds
   # of gloo conflict with each other.
   2.6-cpu) packages=(libtorch-dev libgloo-dev) ;;
-  2.6-cuda) packages=(libtorch-cuda-dev libgloo-cuda-dev nvidia-cuda-toolkit) ;;
+  2.6-cuda) packages=(libtorch-cuda-dev libgloo-cuda-dev libnccl-dev nvidia-cuda-toolkit) ;;
   -h | --help | "") usage; exit 0 ;;
   *) echo "libtorch-env: unknown flavour '$flavour' (2.6-cpu or 2.6-cuda)" >&2; exit 2 ;;
 esac

@@ -34,11 +34,14 @@ function toDevice(batch: Batch, device: Device): Omit<DeviceBatch, "waitSeconds"
   // The pinned copies must outlive the asynchronous copies: the side stream finished reading them
   // once the moved tensors are used (the compute stream waits for it), so they are freed then.
   const [video, label] = moved as [Tensor, Tensor | undefined];
+  let disposed = false;
   return {
     batch,
     video,
     label: label ?? null,
     dispose: () => {
+      if (disposed) return; // the stream and its consumer may both free a batch
+      disposed = true;
       for (const t of [...moved, ...host]) t.dispose();
       batch.dispose();
     },
@@ -67,4 +70,23 @@ export async function* feedDevice(source: AsyncIterable<Batch>, device: Device):
     next?.dispose();
     await it.return?.();
   }
+}
+
+/**
+ * The batches of `source` with their tensors on `device` (the same Batch shape, `video` and
+ * `label` replaced), one copy in flight ahead, each batch's device copies freed when the next is
+ * asked for. On the CPU, `source` itself.
+ */
+export function batchesOnDevice(source: AsyncIterable<Batch>, device: Device): AsyncIterable<Batch> {
+  if (device === "cpu") return source;
+  return (async function* () {
+    for await (const d of feedDevice(source, device)) {
+      const moved = { ...d.batch, video: d.video, label: d.label, dispose: d.dispose } as Batch;
+      try {
+        yield moved;
+      } finally {
+        d.dispose();
+      }
+    }
+  })();
 }

@@ -9,7 +9,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import { disposing, labelledInputs } from "../data/collate.ts";
 import { Progress } from "../util/progress.ts";
 import { evaluatePredictions, topk, ViewAggregator, type EvalReport } from "./metrics.ts";
-import { inPrecision, onModelDevice } from "./device.ts";
+import { inPrecision, onModelDevice } from "../nn/device.ts";
 
 export interface EvaluateOptions {
   list: string;

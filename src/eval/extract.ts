@@ -12,7 +12,7 @@ import type { VisionTransformer } from "../models/vit.ts";
 import { cat, F, noGrad, stack, tensor, tidy, type Tensor } from "../torch/index.ts";
 import { VideoError } from "../video/errors.ts";
 import type { VideoReader } from "../video/reader.ts";
-import { onModelDevice } from "./device.ts";
+import { onModelDevice } from "../nn/device.ts";
 
 /**
  * A video with fewer frames than one window. The official extractor (`range(0, F − 15, s)`,

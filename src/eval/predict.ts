@@ -7,7 +7,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import type { VideoReader } from "../video/reader.ts";
 import { topk, ViewAggregator } from "./metrics.ts";
 import { videoViews } from "./views.ts";
-import { inPrecision, onModelDevice } from "./device.ts";
+import { inPrecision, onModelDevice } from "../nn/device.ts";
 
 export interface LabelScore {
   label: string;

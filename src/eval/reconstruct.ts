@@ -13,7 +13,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 import { createVideoReader, type VideoReader } from "../video/index.ts";
 import { firstVideo, frameGrid, framesToRgb, greyMasked } from "./picture.ts";
-import { onModelDevice } from "./device.ts";
+import { onModelDevice } from "../nn/device.ts";
 
 export interface ReconstructOptions {
   /** First frame (default: the window centred in the video). */

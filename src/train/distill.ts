@@ -23,12 +23,13 @@ import type { ResolvedClsOptions } from "../data/datasets.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VisionTransformer } from "../models/index.ts";
 import { Linear } from "../nn/index.ts";
-import { autocast, cat, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
+import { autocast, cat, deviceType, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
 import { clipsOf, disposing } from "../data/collate.ts";
+import { batchesOnDevice } from "../data/device_feed.ts";
 import { FINETUNE_DEFAULTS, finetuneData, finetuneMixup, finetuneModel, finetuneOptimizer, labelLoss, mixBatch, validate } from "./finetune.ts";
 import { distillKL, mixRows, temperedProbs } from "./losses.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { loopSettings } from "./options.ts";
+import { loopSettings, trainingDevice, type DeviceChoice } from "./options.ts";
 import { TeacherCache } from "./teacher_cache.ts";
 
 export const DISTILL_DEFAULTS = {
@@ -51,7 +52,7 @@ export const DISTILL_DEFAULTS = {
   /** Folder caching the teacher's outputs per (clip, augmentation draw). */
   cacheTeacher: null as string | null,
 };
-export type DistillOptions = typeof DISTILL_DEFAULTS;
+export type DistillOptions = typeof DISTILL_DEFAULTS & DeviceChoice;
 
 /** A loaded teacher. The loader is a parameter (src/eval/teacher.ts has the usual one) because train/ sits below eval/. */
 export interface Teacher {
@@ -83,10 +84,11 @@ export async function distill(
   if (o.teacherPrecision !== "fp32" && o.teacherPrecision !== "bf16") throw new Error(`--teacher-precision must be fp32 or bf16, got ${o.teacherPrecision}`);
   if (!(o.temperature > 0)) throw new Error(`--temperature must be > 0, got ${o.temperature}`);
   if (!(o.alpha >= 0) || !(o.featureWeight >= 0)) throw new Error(`--alpha and --feature-weight must be ≥ 0, got ${o.alpha} and ${o.featureWeight}`);
+  const device = trainingDevice(o.device, dist); // an unusable device fails before any data is read
   manualSeed(o.seed);
 
   const teacher = await loadTeacher(o.teacher, o.teacherModel);
-  const tm = teacher.model.eval();
+  const tm = teacher.model.eval().to(device);
   const tcfg = tm.config;
   const teacherClasses = tcfg.numClasses;
   const labelMap = o.teacherLabelMap ? (JSON.parse(readFileSync(o.teacherLabelMap, "utf8")) as number[]) : null;
@@ -106,7 +108,7 @@ export async function distill(
     if (tcfg.imgSize !== cfg.imgSize || tcfg.numFrames !== cfg.numFrames) {
       throw new Error(`the teacher takes ${tcfg.numFrames} frames of ${tcfg.imgSize} px and the student ${cfg.numFrames} of ${cfg.imgSize}: both must see the same clip (set --num-frames/--img-size)`);
     }
-    const mapIndex = labelMap ? keep(tensor(BigInt64Array.from(labelMap, (i) => BigInt(i)), { shape: [labelMap.length], dtype: "int64" })) : null;
+    const mapIndex = labelMap ? keep(tensor(BigInt64Array.from(labelMap, (i) => BigInt(i)), { shape: [labelMap.length], dtype: "int64", device })) : null;
     const toStudent = (logits: Tensor) => (mapIndex ? logits.indexSelect(1, mapIndex) : logits);
     const teacherForward = (x: Tensor): TeacherRows =>
       noGrad(() => {
@@ -114,7 +116,7 @@ export async function distill(
           const r = featuresAndLogits(tm, x);
           return { logits: r.logits.float(), features: r.features.float() };
         });
-        return o.teacherPrecision === "bf16" ? autocast(run) : run();
+        return o.teacherPrecision === "bf16" ? autocast(run, "bfloat16", deviceType(device)) : run();
       });
 
     const Kt = teacherClasses;
@@ -136,7 +138,7 @@ export async function distill(
         if (all) {
           cache.hits += b.numSamples;
           return tidy(() => {
-            const t = tensor(rows, { shape: [b.size, width] });
+            const t = tensor(rows, { shape: [b.size, width], device });
             return { logits: t.narrow(1, 0, Kt).contiguous(), features: t.narrow(1, Kt, Dt).contiguous() };
           });
         }
@@ -168,6 +170,9 @@ export async function distill(
     const gen = new Generator(o.seed);
     const model = await finetuneModel(o, cfg, gen, dist, log);
     const projector = o.featureWeight > 0 ? new Linear(cfg.embedDim, Dt, { generator: gen }) : null;
+    // Before the optimizer: its moments are made beside the parameters.
+    model.to(device);
+    projector?.to(device);
     const named: [string, Tensor][] = [...model.namedParameters(), ...(projector?.namedParameters().map(([k, t]) => [`feature_proj.${k}`, t] as [string, Tensor]) ?? [])];
     const { optimizer, lrSchedule, peak } = finetuneOptimizer(o, cfg, named, data.world, itersPerEpoch);
     const mixup = finetuneMixup(o, numClasses);
@@ -202,7 +207,7 @@ export async function distill(
       generator: gen,
       dist,
       data: loader,
-      batches: (epoch, skip) => disposing(withTeacher(loader.epoch(epoch, { startBatch: skip }))) as AsyncIterable<DistillBatch>,
+      batches: (epoch, skip) => disposing(withTeacher(batchesOnDevice(loader.epoch(epoch, { startBatch: skip }), device))) as AsyncIterable<DistillBatch>,
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);
         const s = featuresAndLogits(model, mix ? mix.x : clipsOf(b));

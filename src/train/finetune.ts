@@ -15,8 +15,9 @@ import { AdamW, cosineSchedule, layerDecay, parameterGroups } from "../optim/ind
 import { F, Generator, manualSeed, noGrad, tidy, type Tensor } from "../torch/index.ts";
 import { readFileSync } from "node:fs";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
-import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS, trainingDevice, type DeviceChoice } from "./options.ts";
 import { disposing, labelledInputs } from "../data/collate.ts";
+import { batchesOnDevice } from "../data/device_feed.ts";
 
 export const FINETUNE_DEFAULTS = {
   ...RUN_DEFAULTS,
@@ -50,7 +51,7 @@ export const FINETUNE_DEFAULTS = {
   /** Smallest area fraction of the random-resized crop (official 0.08). */
   cropScaleMin: 0.08,
 };
-export type FinetuneOptions = typeof FINETUNE_DEFAULTS;
+export type FinetuneOptions = typeof FINETUNE_DEFAULTS & DeviceChoice;
 
 export function finetuneModelConfig(o: FinetuneOptions, numClasses: number): VitConfig {
   const cfg = createConfig(o.model as ModelName, { numClasses, dropPathRate: o.dropPath, headDropRate: o.headDropRate, ...modelFields(o, Object.keys(BACKBONE_OVERRIDES)) });
@@ -75,7 +76,7 @@ export async function validate(
   let lossSum = 0;
   let teacherCorrect = 0;
   let agree = 0;
-  for await (const b of disposing(loader.epoch(0))) {
+  for await (const b of batchesOnDevice(disposing(loader.epoch(0)), model.device)) {
     noGrad(() =>
       tidy(() => {
         const { video, label, labels } = labelledInputs(b);
@@ -167,7 +168,8 @@ export function mixBatch(mixup: Mixup | null, b: Batch, seed: number): MixupResu
 
 /** The label loss: soft-target cross-entropy (timm SoftTargetCrossEntropy) on mixed targets, else smoothed cross-entropy. */
 export function labelLoss(logits: Tensor, b: Batch, mix: MixupResult | null, smoothing: number): Tensor {
-  return mix ? F.crossEntropy(logits, mix.target) : F.crossEntropy(logits, labelledInputs(b).label, smoothing);
+  // Mixed targets are made on the host from the labels; they follow the logits.
+  return mix ? F.crossEntropy(logits, mix.target.toDevice(logits.device)) : F.crossEntropy(logits, labelledInputs(b).label, smoothing);
 }
 
 /** Runs fine-tuning; `dist` as in pretrain() (global batch batchSize × worldSize, sharded validation). */
@@ -177,11 +179,13 @@ export async function finetune(
   dist: DataParallel | null = null,
 ): Promise<TrainLoopResult & { runDir: string }> {
   if (!o.train) throw new Error("no data: give --train LIST (`path label` per line)");
+  const device = trainingDevice(o.device, dist); // an unusable device fails before any data is read
   manualSeed(o.seed);
   const data = finetuneData(o, log, dist);
   const { cfg, numClasses, loader, valLoader, itersPerEpoch } = data;
   const gen = new Generator(o.seed);
   const model = await finetuneModel(o, cfg, gen, dist, log);
+  model.to(device); // before the optimizer: its moments are made beside the parameters
   const { optimizer, lrSchedule, peak } = finetuneOptimizer(o, cfg, model.namedParameters(), data.world, itersPerEpoch);
   const mixup = finetuneMixup(o, numClasses);
   log(`model: ${o.model}, ${numClasses} classes, ${(model.numParameters() / 1e6).toFixed(2)} M parameters; ${loader.epochSize(0)} clips × ${o.numSample} views/epoch, ${itersPerEpoch} updates/epoch, peak lr ${peak.toExponential(3)}`);
@@ -197,7 +201,7 @@ export async function finetune(
       generator: gen,
       dist,
       data: loader,
-      batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
+      batches: (epoch, skip) => batchesOnDevice(disposing(loader.epoch(epoch, { startBatch: skip })), device),
       lossOf: (b) => {
         const mix = mixBatch(mixup, b, o.seed);
         const logits = model.forward(mix ? mix.x : labelledInputs(b).video);

@@ -3,7 +3,7 @@
  * run machinery (batching, optimiser, precision, data loading, checkpoints).
  */
 import type { DataParallel } from "../distributed/data_parallel.ts";
-import { Generator } from "../torch/index.ts";
+import { Generator, resolveDevice, type Device } from "../torch/index.ts";
 
 /** Backbone fields a run may override (null = the registry's value). */
 export const BACKBONE_OVERRIDES = {
@@ -64,4 +64,22 @@ export function loopSettings(o: typeof RUN_DEFAULTS, log: (m: string) => void) {
  */
 export function dropGenerator(gen: Generator, seed: number, dist: DataParallel | null): Generator {
   return dist && dist.rank > 0 ? new Generator(seed + 7919 * dist.rank) : gen;
+}
+
+/**
+ * Where a training run computes: "auto" (a GPU when usable), "cpu" or "cuda[:N]"; "cpu" when
+ * absent. Not a run option of the defaults tables: the CLI's shared device group supplies it.
+ */
+export type DeviceChoice = {
+  device?: string;
+};
+
+/**
+ * The device a training process runs on. Data-parallel with one process per GPU (`videomae launch`,
+ * torchrun), "auto" and "cuda" mean this node's GPU LOCAL_RANK; an explicit "cuda:N" is kept.
+ */
+export function trainingDevice(spec: string | undefined, dist: DataParallel | null): Device {
+  const device = resolveDevice(spec ?? "cpu");
+  if (device !== "cpu" && dist && (spec === "auto" || spec === "cuda")) return resolveDevice(`cuda:${dist.env.localRank}`);
+  return device;
 }

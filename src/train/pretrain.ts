@@ -13,7 +13,8 @@ import { AdamW, cosineSchedule, parameterGroups } from "../optim/index.ts";
 import { Generator, manualSeed } from "../torch/index.ts";
 import { trainLoop, type TrainLoopResult } from "./loop.ts";
 import { disposing, pretrainingInputs } from "../data/collate.ts";
-import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS } from "./options.ts";
+import { batchesOnDevice } from "../data/device_feed.ts";
+import { BACKBONE_OVERRIDES, dropGenerator, loopSettings, modelFields, RUN_DEFAULTS, trainingDevice, type DeviceChoice } from "./options.ts";
 
 /** Every option of `videomae pretrain` (camelCase; the CLI also takes kebab-case). */
 export const PRETRAIN_DEFAULTS = {
@@ -37,7 +38,7 @@ export const PRETRAIN_DEFAULTS = {
   weightDecayEnd: null as number | null,
   beta2: 0.95,
 };
-export type PretrainOptions = typeof PRETRAIN_DEFAULTS;
+export type PretrainOptions = typeof PRETRAIN_DEFAULTS & DeviceChoice;
 
 const MODEL_KEYS = [...Object.keys(BACKBONE_OVERRIDES), "decoderEmbedDim", "decoderDepth", "decoderNumHeads"];
 
@@ -58,6 +59,7 @@ export async function pretrain(
 ): Promise<TrainLoopResult & { runDir: string }> {
   if (!o.lists.length) throw new Error("no data: give --lists FILE[,FILE…] (pre-training list files, `path 0 -1` per line)");
   if (o.decoderMask !== "run_cell" && o.decoderMask !== "none") throw new Error(`--decoder-mask must be run_cell or none, got ${o.decoderMask}`);
+  const device = trainingDevice(o.device, dist); // an unusable device fails before any data is read
   manualSeed(o.seed);
   const cfg = pretrainModelConfig(o);
   const enc = cfg.encoder;
@@ -89,6 +91,7 @@ export async function pretrain(
 
   const gen = new Generator(o.seed);
   const model = createModel(cfg, {}, { generator: gen, dropGenerator: dropGenerator(gen, o.seed, dist) }) as PretrainVisionTransformer;
+  model.to(device); // before the optimizer: its moments are made beside the parameters
   const totalBatch = o.batchSize * o.accumSteps * world;
   const peak = (o.lr * totalBatch) / 256;
   const groups = parameterGroups(model.namedParameters(), { weightDecay: o.weightDecay, skip: ["mask_token", "pos_embed", "cls_token"] });
@@ -112,7 +115,7 @@ export async function pretrain(
       generator: gen,
       dist,
       data: loader,
-      batches: (epoch, skip) => disposing(loader.epoch(epoch, { startBatch: skip })),
+      batches: (epoch, skip) => batchesOnDevice(disposing(loader.epoch(epoch, { startBatch: skip })), device),
       lossOf: (b) => {
         const { video, encoderMask, decoderMask } = pretrainingInputs(b);
         const pred = model.forward(video, encoderMask, decoderOn ? decoderMask : undefined);

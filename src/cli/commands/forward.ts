@@ -13,7 +13,7 @@ import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { architectureOptions, checkpointOption, deviceOption, precisionOption } from "../options/groups.ts";
 import { flag, text } from "../options/schema.ts";
-import { inPrecision, onModelDevice } from "../../eval/device.ts";
+import { inPrecision, onModelDevice } from "../../nn/device.ts";
 
 async function readMask(path: string, what: string): Promise<Uint8Array> {
   const raw = await readNpy(path);

@@ -30,12 +30,12 @@ function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string |
 /**
  * The run options of a parsed training command line, checked before any data is read or model
  * built: the warm-up fits the run, the run folder can be written. The decoder becomes this
- * process's (and its loader workers') video reader.
+ * process's (and its loader workers') video reader. The device goes on to the trainer.
  */
 export function runOptions<O extends { decoder?: string; device: string; json: boolean; config?: string; epochs: number; warmupEpochs: number; out: string }>(
   options: O,
-): Omit<O, "decoder" | "device" | "json" | "config"> {
-  const { decoder, device: _device, json: _json, config: _config, ...run } = options; // device: not wired to the tensor layer yet
+): Omit<O, "decoder" | "json" | "config"> {
+  const { decoder, json: _json, config: _config, ...run } = options;
   useDecoder(decoder);
   checkWarmup(run);
   checkWritableDir(run.out);

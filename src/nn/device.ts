@@ -3,7 +3,7 @@
  * model, and bf16 autocast is entered for that device's type. Outputs need nothing: reading a
  * tensor's data copies it to the host.
  */
-import type { Module } from "../nn/index.ts";
+import type { Module } from "./module.ts";
 import { autocast, deviceType, type Tensor } from "../torch/index.ts";
 
 /** `x` on `model`'s device (x itself when it is already there; otherwise a copy the caller owns). */
