@@ -161,6 +161,13 @@ Napi::Value newGenerator(const Napi::CallbackInfo& info) {
   });
 }
 
+// defaultGenerator(): libtorch's default CPU generator (what ops use without one), as a handle, so
+// that its state can be saved and restored like any generator's (activation checkpointing
+// replays dropout draws).
+Napi::Value defaultGenerator(const Napi::CallbackInfo& info) {
+  return guarded(info, "defaultGenerator", [&]() { return wrapGenerator(info.Env(), at::detail::getDefaultCPUGenerator()); });
+}
+
 // generatorState(gen) / setGeneratorState(gen, state): save and restore a stream exactly (for
 // bit-for-bit resume of training).
 Napi::Value generatorState(const Napi::CallbackInfo& info) {
@@ -216,6 +223,25 @@ Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   });
 }
 
+// autocastState() -> {enabled, dtype}: the CPU autocast state, to re-enter it later (activation
+// checkpointing recomputes a block in the autocast state of its forward).
+Napi::Value autocastState(const Napi::CallbackInfo& info) {
+  return guarded(info, "autocastState", [&]() {
+    auto o = Napi::Object::New(info.Env());
+    o.Set("enabled", at::autocast::is_cpu_enabled());
+    o.Set("dtype", codeFromDtype(at::autocast::get_autocast_cpu_dtype()));
+    return o;
+  });
+}
+
+// setAutocastEnabled(on) -> previous: switches CPU autocast off (or back on) without entering a
+// region; for running a region recorded outside autocast while inside one.
+Napi::Value setAutocastEnabled(const Napi::CallbackInfo& info) {
+  const bool prev = at::autocast::is_cpu_enabled();
+  at::autocast::set_cpu_enabled(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), prev);
+}
+
 Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
@@ -250,11 +276,14 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumInteropThreads", Napi::Function::New(env, setNumInteropThreads, "setNumInteropThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, manualSeed, "manualSeed"));
   exports.Set("newGenerator", Napi::Function::New(env, newGenerator, "newGenerator"));
+  exports.Set("defaultGenerator", Napi::Function::New(env, defaultGenerator, "defaultGenerator"));
   exports.Set("generatorState", Napi::Function::New(env, generatorState, "generatorState"));
   exports.Set("setGeneratorState", Napi::Function::New(env, setGeneratorState, "setGeneratorState"));
   exports.Set("setGradEnabled", Napi::Function::New(env, setGradEnabled, "setGradEnabled"));
   exports.Set("autocastEnter", Napi::Function::New(env, autocastEnter, "autocastEnter"));
   exports.Set("autocastExit", Napi::Function::New(env, autocastExit, "autocastExit"));
+  exports.Set("autocastState", Napi::Function::New(env, autocastState, "autocastState"));
+  exports.Set("setAutocastEnabled", Napi::Function::New(env, setAutocastEnabled, "setAutocastEnabled"));
   exports.Set("isGradEnabled", Napi::Function::New(env, isGradEnabled, "isGradEnabled"));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo, "buildInfo"));
   // Binding tables of the other native folders.

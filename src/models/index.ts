@@ -30,6 +30,7 @@ export { sinusoidTable, PositionTableError } from "./position.ts";
 export {
   Attention,
   Block,
+  checkpointBlocks,
   Mlp,
   ModelInputError,
   PatchEmbed,

@@ -1,5 +1,5 @@
 /** Gradient mode, as torch.no_grad() / torch.enable_grad(). */
-import { DTYPE_CODE } from "./dtype.ts";
+import { DTYPE_CODE, DTYPE_OF_CODE } from "./dtype.ts";
 import { native } from "./native.ts";
 
 /** Runs `fn` with gradient recording off (inference, optimizer updates). */
@@ -38,5 +38,27 @@ export function autocast<T>(fn: () => T, dtype: "bfloat16" | "float16" = "bfloat
     return fn();
   } finally {
     native.autocastExit(prev.enabled, prev.dtype);
+  }
+}
+
+/** The CPU autocast state: whether it is on, and its low-precision dtype. */
+export interface AutocastState {
+  readonly enabled: boolean;
+  readonly dtype: "bfloat16" | "float16";
+}
+
+export function autocastState(): AutocastState {
+  const s = native.autocastState();
+  return { enabled: s.enabled, dtype: DTYPE_OF_CODE[s.dtype] as AutocastState["dtype"] };
+}
+
+/** Runs `fn` in the autocast state `s` (e.g. one recorded earlier), whatever the current one is. */
+export function withAutocastState<T>(s: AutocastState, fn: () => T): T {
+  if (s.enabled) return autocast(fn, s.dtype);
+  const prev = native.setAutocastEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setAutocastEnabled(prev);
   }
 }

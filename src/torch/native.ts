@@ -34,12 +34,15 @@ export interface NativeAddon {
   setNumInteropThreads(n: number): void;
   manualSeed(seed: number): void;
   newGenerator(seed: number): GeneratorHandle;
+  defaultGenerator(): GeneratorHandle;
   generatorState(g: GeneratorHandle): NativeHandle;
   setGeneratorState(g: GeneratorHandle, state: NativeHandle): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   autocastEnter(dtypeCode: number): { enabled: boolean; dtype: number };
   autocastExit(prevEnabled: boolean, prevDtypeCode: number): void;
+  autocastState(): { enabled: boolean; dtype: number };
+  setAutocastEnabled(on: boolean): boolean;
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
 }
 
