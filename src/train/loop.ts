@@ -10,12 +10,15 @@
  *
  * Data-parallel (`dist`): every rank runs this loop on its shard of each global batch. Before
  * each optimizer step the ranks sum [loss, non-finite count, stop requested] — so a NaN
- * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients.
+ * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients
+ * (by default overlapped with the backward of the step's last micro-batch).
  * Only rank 0 writes files and shows progress; every rank resumes from the same checkpoint.
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataParallel } from "../distributed/data_parallel.ts";
+import { checkpointBlocks } from "../models/blocks.ts";
+import { backward, discardCheckpoints } from "../nn/checkpoint.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
@@ -113,6 +116,13 @@ export interface TrainLoopOptions<B> {
   maxSteps?: number;
   /** Data-parallel group (null/undefined: a single process). */
   dist?: DataParallel | null;
+  /**
+   * Data-parallel: average gradients while backward runs (DDP's overlap; default true), or all
+   * at once after backward. Both give the same numbers.
+   */
+  overlapAllReduce?: boolean;
+  /** Activation checkpointing of every transformer block (recomputed in backward; same gradients, less memory). */
+  gradCheckpoint?: boolean;
 }
 
 export interface TrainLoopResult {
@@ -237,6 +247,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     return epochBad;
   };
 
+  if (o.gradCheckpoint) log(`activation checkpointing: ${checkpointBlocks(o.model)} blocks recomputed in backward`);
+  if (dist && (o.overlapAllReduce ?? true)) dist.overlapGradients(o.optimizer.params());
+
   const stop = new StopRequest(log).install();
   let stoppedBy: TrainLoopResult["stoppedBy"] = "done";
   try {
@@ -255,11 +268,15 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
           o.optimizer.lr = o.lrSchedule[step]!;
           if (o.wdSchedule) o.optimizer.weightDecay = o.wdSchedule[step]!;
         }
+        dist?.beforeBackward(micro === accum - 1); // overlapped all-reduce: only the last micro-batch communicates
         const out = tidy(() => {
           const r = o.precision === "bf16" ? autocast(() => o.lossOf(batch)) : o.lossOf(batch);
           const value = r.loss.item();
-          if (!Number.isFinite(value)) return { value, items: r.items, metrics: r.metrics };
-          (accum > 1 ? r.loss.div(accum) : r.loss).backward();
+          if (!Number.isFinite(value)) {
+            discardCheckpoints();
+            return { value, items: r.items, metrics: r.metrics };
+          }
+          backward(accum > 1 ? r.loss.div(accum) : r.loss); // recomputes checkpointed blocks, if any
           return { value, items: r.items, metrics: r.metrics };
         });
         if (!Number.isFinite(out.value)) {
@@ -277,12 +294,16 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         let stopNow = stop.requested !== null;
         const syncExtra: Record<string, number> = {};
         if (dist) {
+          // Gradients first: overlapped buckets are already in flight, and every rank must finish
+          // them (a rank that skipped backward sends its buckets now) before the next collective.
+          dist.averageGradients(o.optimizer.params());
+          const ar = dist.takeAllReduceStats();
+          syncExtra.allReduceMs = ar.seconds * 1000;
+          if (dist.overlapping) syncExtra.allReduceExposedMs = ar.exposedSeconds * 1000;
           const [lossAll, badAll, stopAll] = dist.sum([lossSum, nonFinite, stopNow ? 1 : 0]) as [number, number, number];
           if (badAll > 0) throw new NonFiniteLossError(step, NaN, lastCheckpoint);
           loss = lossAll / (accum * dist.worldSize);
           stopNow = stopAll > 0;
-          dist.averageGradients(o.optimizer.params());
-          syncExtra.allReduceMs = dist.takeAllReduceSeconds() * 1000;
         }
         inUpdate = true;
         const norm = o.clipGrad ? clipGradNorm(o.optimizer.params(), o.clipGrad) : gradNorm(o.optimizer.params());

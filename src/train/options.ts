@@ -37,6 +37,8 @@ export const RUN_DEFAULTS = {
   saveEvery: 0,
   resume: false,
   maxSteps: null as number | null,
+  /** Activation checkpointing: recompute each transformer block in backward (less memory, ~⅓ more compute). */
+  gradCheckpoint: false,
 };
 
 /** A registry model with the run's non-null overrides of `keys` applied. */
@@ -56,6 +58,7 @@ export function loopSettings(o: typeof RUN_DEFAULTS, log: (m: string) => void) {
     resume: o.resume,
     saveEvery: o.saveEvery,
     maxSteps: o.maxSteps ?? undefined,
+    gradCheckpoint: o.gradCheckpoint,
     log,
   };
 }
