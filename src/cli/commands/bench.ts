@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
 import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
 import { formatDistributedBench, runDistributedBench, type DistBenchResult } from "../../bench/distributed.ts";
+import { DEFAULT_MEMORY_WORKLOADS, formatTrainMemoryBench, runTrainMemoryBench, TINY_MEMORY_WORKLOADS, type MemoryBenchResult } from "../../bench/train_memory.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
@@ -37,7 +38,12 @@ Options:
                  (2 workers) against a ViT-S pretraining step — does the loader keep up?
   --dist         also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread
                  vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce
-                 time per step
+                 time per step, averaged after backward vs overlapped with it (step time,
+                 all-reduce time, fraction hidden)
+  --memory       also training-step memory with and without --grad-checkpoint: peak RSS of a
+                 ViT-L fine-tuning step (batch 2, 16×224²; ~10 GiB and minutes per setting) and
+                 a ViT-B pre-training step (tube 0.9), each in a fresh process, next to the
+                 estimate of \`videomae info --batch-size\`
   --only PAT     model workloads whose id matches PAT (comma-separated case-insensitive regexes),
                  e.g. --only "vit-b infer" or --only "pretrain-dual fp32"
   --rounds N     interleaved rounds per workload (default 4; quick 1)
@@ -69,6 +75,7 @@ Example:
       "models-only": { type: "boolean" },
       data: { type: "boolean" },
       dist: { type: "boolean" },
+      memory: { type: "boolean" },
       only: { type: "string" },
       rounds: { type: "string" },
       reps: { type: "string" },
@@ -106,8 +113,8 @@ Example:
     mkdirSync(join(out, ".."), { recursive: true });
     // The core result's fields stay at the top level (the earlier format); models and data go
     // under their own keys. Saved after every model workload too, so a long run keeps partial data.
-    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult, p?: DistBenchResult | null) => {
-      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}), ...(p ? { distributed: p } : {}) };
+    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult, p?: DistBenchResult | null, mem?: MemoryBenchResult | null) => {
+      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}), ...(p ? { distributed: p } : {}), ...(mem ? { memory: mem } : {}) };
       writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
       return res;
     };
@@ -130,7 +137,8 @@ Example:
     let data: DataBenchResult | undefined;
     if (values.data) data = await runDataBench({ quick: values.quick, log });
     const dist = values.dist ? await runDistributedBench({ quick: values.quick, size: values.tiny ? "tiny" : "s", log }) : null;
-    const res = save(core, models, data, dist);
+    const memory = values.memory ? await runTrainMemoryBench({ workloads: values.tiny ? TINY_MEMORY_WORKLOADS : DEFAULT_MEMORY_WORKLOADS, ...(log ? { log } : {}) }) : null;
+    const res = save(core, models, data, dist, memory);
     if (values.json) {
       console.log(JSON.stringify(res));
       return 0;
@@ -142,6 +150,7 @@ Example:
       console.log(`ViT-S pretraining step alone: ${data.modelClipsPerSecond.toFixed(2)} clips/s → ${data.verdict}`);
     }
     if (dist) console.log(`\n${formatDistributedBench(dist)}`);
+    if (memory) console.log(`\n${formatTrainMemoryBench(memory)}`);
     console.log(`\nJSON written to ${out}`);
     return 0;
   },

@@ -5,11 +5,12 @@
  */
 import { MODEL_NAMES, isModelName } from "../../models/config.ts";
 import { formatModelReport, modelReport } from "../../models/counting.ts";
+import { formatTrainingMemory, trainingMemory } from "../../models/memory.ts";
 import { UsageError, num, parseOptions, type Command } from "../command.ts";
 
 export const infoCommand: Command = {
   name: "info",
-  help: `Usage: videomae info --model NAME [--encoder-ratio R] [--decoder-ratio R] [--json]
+  help: `Usage: videomae info --model NAME [--encoder-ratio R] [--decoder-ratio R] [--batch-size B] [--json]
        videomae info --list
 
 Prints the size of a registered model without building it: width, depth, heads, MLP width,
@@ -22,17 +23,22 @@ Options:
                        pretrain_videomae_base_patch16_224 (see --list)
   --encoder-ratio R    tube-mask ratio for pre-training models (default 0.9)
   --decoder-ratio R    running-cell ratio (default 0.5; 0 = V1, no decoder masking)
+  --batch-size B       also estimate the memory of one training step of B clips (pre-training
+                       for pretrain_* models, fine-tuning for vit_*): weights, gradients, AdamW
+                       state and activations, without and with --grad-checkpoint (float32)
   --json               print the full report as JSON
   --list               list the model names
 
 Example:
   videomae info --model pretrain_videomae_base_patch16_224
-  videomae info --model vit_giant_patch14_224 --json`,
+  videomae info --model vit_giant_patch14_224 --json
+  videomae info --model pretrain_videomae_giant_patch14_224 --batch-size 8`,
   async run(argv) {
     const { values } = parseOptions(argv, {
       model: { type: "string" },
       "encoder-ratio": { type: "string" },
       "decoder-ratio": { type: "string" },
+      "batch-size": { type: "string" },
       json: { type: "boolean" },
       list: { type: "boolean" },
     });
@@ -47,7 +53,11 @@ Example:
       encoderRatio: num(values["encoder-ratio"], 0.9, "encoder-ratio"),
       decoderRatio: num(values["decoder-ratio"], 0.5, "decoder-ratio"),
     });
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatModelReport(report));
+    const batch = values["batch-size"] === undefined ? null : num(values["batch-size"], 0, "batch-size");
+    if (batch !== null && !(Number.isInteger(batch) && batch >= 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const memory = batch === null ? null : trainingMemory(report, batch);
+    if (values.json) console.log(JSON.stringify(memory ? { ...report, memory } : report, null, 2));
+    else console.log(formatModelReport(report) + (memory ? `\n${formatTrainingMemory(memory, report)}` : ""));
     return 0;
   },
 };
