@@ -193,11 +193,15 @@ double steadySeconds() {
 // distAllReduceMean), waits for all, divides by the world size and copies the means back into
 // param.grad — sum-then-divide as distAllReduceMean, so both give the same numbers.
 //
-// Version-specific API: impl::grad_accumulator, Node::add_post_hook and LambdaPostHook exist
-// unchanged from libtorch 1.13 to 2.x.
+// Backend-neutral: it only needs allreduce() and Work's wait/future, which ProcessGroupNCCL has
+// too (1.13: c10d::ProcessGroup is the base of both; 2.x calls it c10d::Backend — that alias
+// belongs in compat.h). Version-specific autograd API: impl::grad_accumulator,
+// Node::add_post_hook and LambdaPostHook exist unchanged from libtorch 1.13 to 2.x.
 class Reducer {
  public:
-  Reducer(c10::intrusive_ptr<c10d::ProcessGroupGloo> pg, int world, Millis timeout, std::vector<at::Tensor> params, int64_t bucketBytes)
+  using Comm = c10::intrusive_ptr<c10d::ProcessGroup>;
+
+  Reducer(Comm pg, int world, Millis timeout, std::vector<at::Tensor> params, int64_t bucketBytes)
       : pg_(std::move(pg)), world_(world), timeout_(timeout), params_(std::move(params)) {
     bucketOf_.resize(params_.size());
     int64_t bytes = bucketBytes;
@@ -218,7 +222,7 @@ class Reducer {
 
   // Registers the hooks; separate from the constructor because they hold a weak reference to
   // this reducer (a hook that outlives it does nothing).
-  static std::shared_ptr<Reducer> create(c10::intrusive_ptr<c10d::ProcessGroupGloo> pg, int world, Millis timeout, std::vector<at::Tensor> params,
+  static std::shared_ptr<Reducer> create(Comm pg, int world, Millis timeout, std::vector<at::Tensor> params,
                                          int64_t bucketBytes) {
     auto r = std::make_shared<Reducer>(std::move(pg), world, timeout, std::move(params), bucketBytes);
     std::weak_ptr<Reducer> weak = r;
@@ -339,7 +343,7 @@ class Reducer {
     b.work->getFuture()->addCallback([bp](c10::ivalue::Future&) { bp->doneAt.store(steadySeconds()); });
   }
 
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
+  Comm pg_;
   int world_;
   Millis timeout_;
   std::vector<at::Tensor> params_;

@@ -79,7 +79,7 @@ export class DataParallel {
    */
   overlapGradients(params: Tensor[], bucketBytes?: number): void {
     this.reducer?.destroy();
-    this.reducer = this.pg.gradientReducer(params, bucketBytes);
+    this.reducer = this.pg.gradientReducer(params.filter((p) => p.requiresGrad), bucketBytes); // frozen ones never get a gradient
   }
 
   get overlapping(): boolean {
