@@ -115,7 +115,15 @@ export function backward(loss: Tensor, gradient?: Tensor): void {
     // that graph later, and loss.backward() may have passed through the same nodes.
     const intoGraph = segments.some((s) => !s.input.isLeaf);
     loss.backward(gradient, intoGraph || undefined);
-    for (let i = segments.length - 1; i >= 0; i--) replay(segments[i]!);
+    // Last to first; each segment's saved tensors are released as soon as it is replayed, so the
+    // block outputs kept through the forward go away while the parameter gradients build up.
+    for (let s = segments.pop(); s; s = segments.pop()) {
+      try {
+        replay(s);
+      } finally {
+        disposeSegment(s);
+      }
+    }
   } finally {
     for (const s of segments) disposeSegment(s);
   }
@@ -123,8 +131,9 @@ export function backward(loss: Tensor, gradient?: Tensor): void {
 
 function replay(s: Segment): void {
   const g = s.output.grad;
+  s.output.grad = undefined; // consumed here; the output's value is recomputed, not needed
+  s.output.dispose();
   if (!g) return;
-  s.output.grad = undefined; // the leaf's gradient is consumed here (frees it after this segment)
   const now = s.generators.map((gen) => generatorState(gen));
   try {
     tidy(() => {
