@@ -28,6 +28,8 @@ export interface MemorySide {
   /** The estimate of src/models/memory.ts for the same setting (bytes). */
   estimateBytes: number;
   seconds: number;
+  /** The step's loss (seeded: the same in both settings, a check that checkpointing changed nothing). */
+  loss: number;
 }
 
 export interface MemoryRow extends MemoryWorkload {
@@ -52,7 +54,7 @@ export const TINY_MEMORY_WORKLOADS: MemoryWorkload[] = [
   { kind: "pretrain", model: "tiny_test_pretrain", batch: 2 },
 ];
 
-function measure(w: MemoryWorkload, checkpointed: boolean): Promise<{ base: number; peak: number; peakExact: boolean; seconds: number }> {
+function measure(w: MemoryWorkload, checkpointed: boolean): Promise<{ base: number; peak: number; peakExact: boolean; seconds: number; loss: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), WORKER, w.kind, w.model, String(w.batch), checkpointed ? "1" : "0"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -74,7 +76,7 @@ export async function runTrainMemoryBench(opts: { workloads?: MemoryWorkload[]; 
     const side = async (ckpt: boolean): Promise<MemorySide> => {
       const m = await measure(w, ckpt);
       if (!m.peakExact) throw new Error("peak RSS is not measurable here (/proc/self/clear_refs is not writable)");
-      return { peakBytes: m.peak - m.base, estimateBytes: ckpt ? est.total.checkpointed : est.total.plain, seconds: m.seconds };
+      return { peakBytes: m.peak - m.base, estimateBytes: ckpt ? est.total.checkpointed : est.total.plain, seconds: m.seconds, loss: m.loss };
     };
     const plain = await side(false);
     const checkpointed = await side(true);
@@ -93,7 +95,7 @@ export function formatTrainMemoryBench(r: MemoryBenchResult): string {
     lines.push(
       `  ${x.model} ${x.kind} batch ${x.batch}: plain ${gib(x.plain.peakBytes)} [${gib(x.plain.estimateBytes)}], ${x.plain.seconds.toFixed(1)} s/step; ` +
         `--grad-checkpoint ${gib(x.checkpointed.peakBytes)} [${gib(x.checkpointed.estimateBytes)}], ${x.checkpointed.seconds.toFixed(1)} s/step; ` +
-        `ratio ${(100 * x.ratio).toFixed(0)} %`,
+        `ratio ${(100 * x.ratio).toFixed(0)} %; loss ${x.plain.loss === x.checkpointed.loss ? "identical" : `${x.plain.loss} vs ${x.checkpointed.loss}`}`,
     );
   }
   return lines.join("\n");

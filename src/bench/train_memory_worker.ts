@@ -4,7 +4,8 @@
  * gradients, so the step below has the steady state's optimizer memory without paying a full
  * warm-up step), then runs one training step — forward, loss, backward (recomputing checkpointed
  * blocks), AdamW step, zero grad — and prints one JSON line: RSS before the model was built, the
- * peak RSS over that step (kernel high-water mark, src/bench/memory.ts) and its seconds.
+ * peak RSS over that step (kernel high-water mark, src/bench/memory.ts), its seconds and its loss
+ * (seeded: equal with and without checkpointing).
  *   node --import tsx src/bench/train_memory_worker.ts KIND MODEL BATCH CHECKPOINT(0|1)
  * KIND: "finetune" (cross-entropy on random labels) or "pretrain" (tube 0.9 + running cell 0.5).
  */
@@ -12,12 +13,13 @@ import { DualMaskGenerator } from "../masking/index.ts";
 import { checkpointBlocks, createModel, gridSize, pretrainLoss, targetOptions, type PretrainVisionTransformer, type VisionTransformer } from "../models/index.ts";
 import { backward } from "../nn/checkpoint.ts";
 import { AdamW } from "../optim/index.ts";
-import { F, noGrad, randint, randn, tidy, zeros, type Tensor } from "../torch/index.ts";
+import { F, manualSeed, noGrad, randint, randn, tidy, zeros, type Tensor } from "../torch/index.ts";
 import { Rng } from "../util/rng.ts";
 import { resetPeakRss, rssBytes } from "./memory.ts";
 
 const [kind = "finetune", name = "vit_small_patch16_224", batchArg = "2", ckptArg = "0"] = process.argv.slice(2);
 const batch = Number(batchArg);
+manualSeed(0); // libtorch seeds its default generator at random: same weights, input and drop-path draws in both settings
 const base = rssBytes("VmRSS");
 const model = createModel(name as never, {}) as VisionTransformer | PretrainVisionTransformer;
 model.train();

@@ -53,6 +53,7 @@ describe("training-memory benchmark", () => {
     for (const s of [x.plain, x.checkpointed]) assert.ok(s.peakBytes > 0 && s.estimateBytes > 0 && s.seconds > 0);
     assert.ok(x.checkpointed.estimateBytes < x.plain.estimateBytes);
     assert.equal(x.ratio, x.checkpointed.peakBytes / x.plain.peakBytes);
+    assert.equal(x.checkpointed.loss, x.plain.loss); // seeded, and the recomputation is the same computation
     assert.match(formatTrainMemoryBench(r), /tiny_test_vit finetune batch 2: plain .* GiB \[.* GiB\].*--grad-checkpoint .* ratio \d+ %/);
   });
 });
