@@ -6,6 +6,7 @@
  *   const pg = ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: 29500, rank, worldSize: 2 });
  *   pg.allReduce([t]);               // t ← Σ over ranks, in place
  *   pg.allReduceMean(grads);          // bucketed mean of many tensors
+ *   const r = pg.gradientReducer(params); r.arm(); …backward…; r.finish();   // overlapped with backward
  *   pg.destroy();
  *
  * Every call blocks until all ranks took part, a peer's connection closed (it died: reported at
