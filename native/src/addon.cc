@@ -164,6 +164,13 @@ Napi::Value newGenerator(const Napi::CallbackInfo& info) {
   });
 }
 
+// defaultGenerator(): libtorch's default CPU generator (what ops use without one), as a handle, so
+// that its state can be saved and restored like any generator's (activation checkpointing
+// replays dropout draws).
+Napi::Value defaultGenerator(const Napi::CallbackInfo& info) {
+  return guarded(info, "defaultGenerator", [&]() { return wrapGenerator(info.Env(), at::detail::getDefaultCPUGenerator()); });
+}
+
 // generatorState(gen) / setGeneratorState(gen, state): save and restore a stream exactly (for
 // bit-for-bit resume of training).
 Napi::Value generatorState(const Napi::CallbackInfo& info) {
@@ -230,6 +237,31 @@ Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   });
 }
 
+// autocastState(device = "cpu") -> {enabled, dtype}: a device type's autocast state, to re-enter it
+// later (activation checkpointing recomputes a block in the autocast state of its forward).
+Napi::Value autocastState(const Napi::CallbackInfo& info) {
+  Args a(info);
+  return guarded(info, "autocastState", [&]() {
+    const at::DeviceType dev = autocastDevice(a, 0);
+    auto o = Napi::Object::New(info.Env());
+    o.Set("enabled", compat::autocastEnabled(dev));
+    o.Set("dtype", codeFromDtype(compat::autocastDtype(dev)));
+    return o;
+  });
+}
+
+// setAutocastEnabled(on, device = "cpu") -> previous: switches a device type's autocast off (or
+// back on) without entering a region; for running a region recorded outside autocast inside one.
+Napi::Value setAutocastEnabled(const Napi::CallbackInfo& info) {
+  Args a(info);
+  return guarded(info, "setAutocastEnabled", [&]() {
+    const at::DeviceType dev = autocastDevice(a, 1);
+    const bool prev = compat::autocastEnabled(dev);
+    compat::setAutocastEnabled(dev, a.b(0));
+    return Napi::Boolean::New(info.Env(), prev);
+  });
+}
+
 Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
@@ -264,11 +296,14 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumInteropThreads", Napi::Function::New(env, setNumInteropThreads, "setNumInteropThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, manualSeed, "manualSeed"));
   exports.Set("newGenerator", Napi::Function::New(env, newGenerator, "newGenerator"));
+  exports.Set("defaultGenerator", Napi::Function::New(env, defaultGenerator, "defaultGenerator"));
   exports.Set("generatorState", Napi::Function::New(env, generatorState, "generatorState"));
   exports.Set("setGeneratorState", Napi::Function::New(env, setGeneratorState, "setGeneratorState"));
   exports.Set("setGradEnabled", Napi::Function::New(env, setGradEnabled, "setGradEnabled"));
   exports.Set("autocastEnter", Napi::Function::New(env, autocastEnter, "autocastEnter"));
   exports.Set("autocastExit", Napi::Function::New(env, autocastExit, "autocastExit"));
+  exports.Set("autocastState", Napi::Function::New(env, autocastState, "autocastState"));
+  exports.Set("setAutocastEnabled", Napi::Function::New(env, setAutocastEnabled, "setAutocastEnabled"));
   exports.Set("isGradEnabled", Napi::Function::New(env, isGradEnabled, "isGradEnabled"));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo, "buildInfo"));
   // Binding tables of the other native folders.

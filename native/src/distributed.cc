@@ -13,6 +13,13 @@
 //   distDestroy()
 //   distParentDeathSignal(signal)           prctl(PR_SET_PDEATHSIG): die with the launcher
 //
+// Overlapped gradient averaging, as DDP's Reducer (see class Reducer below):
+//   distReducerCreate(params[], bucketBytes) -> id   hooks on every parameter's grad accumulator
+//   distReducerArm(id)                     the next backward launches buckets as they complete
+//   distReducerFinish(id) -> {waitSeconds, commSeconds, buckets, launchedEarly, error}
+//                                          launches what is left, waits, averages, writes back
+//   distReducerDestroy(id)
+//
 // Every collective blocks the calling (JS) thread until it completes or the group's timeout
 // passes; gloo raises at once when a peer's connection closes (the peer died). A background
 // thread writes a heartbeat key every second through its own store connection, so after a
@@ -28,10 +35,16 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 #endif
 
@@ -160,6 +173,202 @@ void init(const Args& a) {
   group = g.release();
 }
 
+double steadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Gradient averaging overlapped with backward, the way DDP's Reducer does it. The parameters are
+// split into buckets of ≈ bucketBytes in reverse order (the order backward produces their
+// gradients: head first, patch embedding last). A post-hook on each parameter's gradient
+// accumulator (AccumulateGrad, which has just written param.grad when its post-hooks run) counts
+// the bucket down; a complete bucket is flattened and its all-reduce launched asynchronously at
+// once, so the transfer runs on gloo's threads while backward computes the earlier layers.
+// Buckets are launched strictly in bucket order (a later bucket that completes first waits for
+// the earlier ones): gloo pairs collectives by the order in which ranks issue them.
+//
+// Hooks do C++ work only (no N-API), so they may run on any autograd thread: the calling thread
+// for CPU graphs, a device thread for CUDA ones.
+//
+// Only an armed reducer reacts (arm() before the backward of the last micro-step of a gradient
+// accumulation: the earlier micro-steps just accumulate locally, DDP's no_sync). finish() then
+// launches, in order, every bucket the backward did not complete (parameters without a gradient
+// this step count as zeros in the sum; on ranks where they have none they stay without one, as in
+// distAllReduceMean), waits for all, divides by the world size and copies the means back into
+// param.grad — sum-then-divide as distAllReduceMean, so both give the same numbers.
+//
+// Backend-neutral: it only needs allreduce() and Work's wait/future, which ProcessGroupNCCL has
+// too (1.13: c10d::ProcessGroup is the base of both; 2.x calls it c10d::Backend — that alias
+// belongs in compat.h). Version-specific autograd API: impl::grad_accumulator,
+// Node::add_post_hook and LambdaPostHook exist unchanged from libtorch 1.13 to 2.x.
+class Reducer {
+ public:
+  using Comm = c10::intrusive_ptr<c10d::ProcessGroup>;
+
+  Reducer(Comm pg, int world, Millis timeout, std::vector<at::Tensor> params, int64_t bucketBytes)
+      : pg_(std::move(pg)), world_(world), timeout_(timeout), params_(std::move(params)) {
+    bucketOf_.resize(params_.size());
+    int64_t bytes = bucketBytes;
+    for (size_t k = params_.size(); k-- > 0;) {
+      const auto& p = params_[k];
+      TORCH_CHECK(p.is_leaf() && p.requires_grad(), "distReducerCreate: parameter ", k, " is not a leaf that requires grad");
+      const bool sameType = !buckets_.empty() && params_[buckets_.back().params.front()].scalar_type() == p.scalar_type();
+      if (bytes + static_cast<int64_t>(p.nbytes()) > bucketBytes || !sameType) {
+        buckets_.emplace_back();
+        bytes = 0;
+      }
+      bucketOf_[k] = buckets_.size() - 1;
+      buckets_.back().params.push_back(k);
+      bytes += static_cast<int64_t>(p.nbytes());
+    }
+    seen_.assign(params_.size(), false);
+  }
+
+  // Registers the hooks; separate from the constructor because they hold a weak reference to
+  // this reducer (a hook that outlives it does nothing).
+  static std::shared_ptr<Reducer> create(Comm pg, int world, Millis timeout, std::vector<at::Tensor> params,
+                                         int64_t bucketBytes) {
+    auto r = std::make_shared<Reducer>(std::move(pg), world, timeout, std::move(params), bucketBytes);
+    std::weak_ptr<Reducer> weak = r;
+    for (size_t k = 0; k < r->params_.size(); k++) {
+      // The accumulator is held here: autograd keeps only a weak reference to it between
+      // backward passes, and a new one (without our hook) would be made once it expired.
+      auto acc = torch::autograd::impl::grad_accumulator(r->params_[k]);
+      acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+          [weak, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+            if (auto self = weak.lock()) self->ready(k);
+            return outputs;
+          }));
+      r->accumulators_.push_back(std::move(acc));
+    }
+    return r;
+  }
+
+  void arm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    TORCH_CHECK(!armed_, "distReducerArm: the reducer is already armed (finish() the previous step first)");
+    for (auto& b : buckets_) {
+      b.pending = b.params.size();
+      b.work.reset();
+      b.flat = at::Tensor();
+      b.launchedAt = 0;
+      b.doneAt.store(0);
+    }
+    std::fill(seen_.begin(), seen_.end(), false);
+    next_ = 0;
+    error_.clear();
+    armed_ = true;
+  }
+
+  Napi::Value finish(const Args& a) {
+    const double t0 = steadySeconds();
+    size_t early;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      TORCH_CHECK(armed_, "distReducerFinish: the reducer was not armed for this step");
+      early = next_;
+      while (next_ < buckets_.size()) launch(next_++);
+      armed_ = false;
+    }
+    for (auto& b : buckets_) b.work->wait(timeout_);
+    double first = 0, last = 0;
+    for (size_t i = 0; i < buckets_.size(); i++) {
+      auto& b = buckets_[i];
+      b.flat.div_(static_cast<double>(world_));
+      int64_t off = 0;
+      for (size_t k : b.params) {
+        auto& p = params_[k];
+        const int64_t n = p.numel();
+        if (p.grad().defined()) p.mutable_grad().copy_(b.flat.narrow(0, off, n).view(p.sizes()));
+        off += n;
+      }
+      b.flat = at::Tensor();
+      b.work.reset();
+      first = i == 0 ? b.launchedAt : std::min(first, b.launchedAt);
+      last = std::max(last, b.doneAt.load());
+    }
+    const double t1 = steadySeconds();
+    auto o = Napi::Object::New(a.env);
+    o.Set("error", error_);  // a usage error, not a failed collective: JS raises it with its own type
+    o.Set("waitSeconds", t1 - t0);
+    o.Set("commSeconds", buckets_.empty() ? 0.0 : std::max(last, first) - first);
+    o.Set("buckets", static_cast<double>(buckets_.size()));
+    o.Set("launchedEarly", static_cast<double>(early));
+    return o;
+  }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;  // indices into params_, in reverse parameter order
+    size_t pending = 0;          // parameters whose gradient is not final yet this step
+    at::Tensor flat;             // the bucket's gradients, concatenated (while in flight)
+    c10::intrusive_ptr<c10d::Work> work;
+    double launchedAt = 0;
+    std::atomic<double> doneAt{0};
+    Bucket() = default;
+    Bucket(Bucket&& o) noexcept : params(std::move(o.params)) {}
+  };
+
+  // Post-hook of parameter k's accumulator: its gradient for this backward is in param.grad.
+  void ready(size_t k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!armed_) return;
+    auto& b = buckets_[bucketOf_[k]];
+    if (seen_[k]) {
+      // A second backward pass reached it (used in two graphs): fine until its bucket is sent.
+      if (bucketOf_[k] < next_ && error_.empty()) {
+        error_ = "overlapped all-reduce: parameter " + std::to_string(k) + " received another gradient after its bucket was sent " +
+                 "(it is used in more than one backward pass per step); average gradients without overlap instead";
+      }
+      return;
+    }
+    seen_[k] = true;
+    if (--b.pending == 0) {
+      while (next_ < buckets_.size() && buckets_[next_].pending == 0) launch(next_++);
+    }
+  }
+
+  // Flattens bucket i (missing gradients as zeros) and starts its all-reduce (sum). mu_ is held.
+  void launch(size_t i) {
+    auto& b = buckets_[i];
+    std::vector<at::Tensor> parts;
+    for (size_t k : b.params) {
+      const auto& p = params_[k];
+      const auto& g = p.grad();
+      parts.push_back(g.defined() ? g.reshape({-1}) : at::zeros({p.numel()}, p.options().requires_grad(false)));
+    }
+    std::vector<at::Tensor> flat{at::cat(parts)};
+    b.flat = flat[0];
+    b.launchedAt = steadySeconds();
+    b.work = pg_->allreduce(flat);
+    Bucket* bp = &b;
+    // Completion time, for how much of the transfer backward hid (gloo completes the future on
+    // its own thread; if it is already done the callback runs here).
+    b.work->getFuture()->addCallback([bp](c10::ivalue::Future&) { bp->doneAt.store(steadySeconds()); });
+  }
+
+  Comm pg_;
+  int world_;
+  Millis timeout_;
+  std::vector<at::Tensor> params_;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<size_t> bucketOf_;
+  std::vector<Bucket> buckets_;
+  std::vector<bool> seen_;
+  size_t next_ = 0;
+  bool armed_ = false;
+  std::string error_;
+  std::mutex mu_;
+};
+
+std::map<int64_t, std::shared_ptr<Reducer>> reducers;
+int64_t nextReducerId = 1;
+
+Reducer& reducerOf(int64_t id) {
+  auto it = reducers.find(id);
+  TORCH_CHECK(it != reducers.end(), "no gradient reducer ", id, " (destroyed, or its process group was)");
+  return *it->second;
+}
+
 // Ranks whose last heartbeat is older than staleMs; all other ranks when the store itself
 // (hosted by rank 0) cannot be reached — then rank 0 is the one that died.
 std::vector<int64_t> deadRanks(int64_t staleMs) {
@@ -238,6 +447,21 @@ OpRegistrar distributedOps({
        }
        return a.ret(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
      }},
+    {"distReducerCreate", [](const Args& a) {
+       Group& g = current();
+       auto r = Reducer::create(g.pg, g.world, g.timeout, a.tensors(0), std::max<int64_t>(a.i(1), 1));
+       reducers[nextReducerId] = std::move(r);
+       return a.ret(static_cast<double>(nextReducerId++));
+     }},
+    {"distReducerArm", [](const Args& a) {
+       reducerOf(a.i(0)).arm();
+       return a.none();
+     }},
+    {"distReducerFinish", [](const Args& a) { return reducerOf(a.i(0)).finish(a); }},
+    {"distReducerDestroy", [](const Args& a) {
+       reducers.erase(a.i(0));
+       return a.none();
+     }},
     {"distBroadcast", [](const Args& a) {
        auto ts = contiguousCpu(a.tensors(0), "distBroadcast");
        c10d::BroadcastOptions o;
@@ -269,6 +493,7 @@ OpRegistrar distributedOps({
        return static_cast<Napi::Value>(arr);
      }},
     {"distDestroy", [](const Args& a) {
+       reducers.clear();
        if (group) {
          group->heartbeat.reset();
          group->pg.reset();
@@ -296,6 +521,10 @@ OpRegistrar distributedOps({
     {"distAvailable", [](const Args& a) { return a.ret(false); }},
     {"distAllReduce", unavailable},
     {"distAllReduceMean", unavailable},
+    {"distReducerCreate", unavailable},
+    {"distReducerArm", unavailable},
+    {"distReducerFinish", unavailable},
+    {"distReducerDestroy", [](const Args& a) { return a.none(); }},
     {"distBroadcast", unavailable},
     {"distAllGather", unavailable},
     {"distBarrier", unavailable},

@@ -151,6 +151,9 @@ OpRegistrar autograd({
        return a.none();
      }},
     {"detach", [](const Args& a) { return a.ret(a.t(0).detach()); }},
+    // alias(t): a second handle to the same tensor (same autograd identity: grad, grad_fn), that
+    // lives on when the first is disposed.
+    {"alias", [](const Args& a) { return a.ret(a.t(0)); }},
     {"retainGrad", [](const Args& a) { a.t(0).retain_grad(); return a.none(); }},
 });
 

@@ -7,17 +7,26 @@
  *   const dp = DataParallel.fromEnv();          // null when not launched distributed
  *   dp?.broadcastModule(model);
  *   …backward…; dp?.averageGradients(optimizer.params()); optimizer.step();
+ *
+ * Overlapped (DDP's default): after `overlapGradients(params)` each bucket's all-reduce starts
+ * during backward as soon as its gradients are final; `beforeBackward(last)` before every
+ * micro-batch's backward says whether it is the last of the step (only that one communicates);
+ * `averageGradients()` then just waits for the buckets and writes back the means.
  */
 import type { Module } from "../nn/module.ts";
-import { distributedAvailable, ProcessGroup, setParentDeathSignal, tensor, type Tensor } from "../torch/index.ts";
+import { distributedAvailable, ProcessGroup, setParentDeathSignal, tensor, type GradientReducer, type ReducerStats, type Tensor } from "../torch/index.ts";
 import { distEnvFrom, DistEnvError, type DistEnv } from "./env.ts";
 
 /** Environment variable `videomae launch` sets in its workers (their parent's pid). */
 export const LAUNCHER_PID_VAR = "VIDEOMAE_LAUNCHER_PID";
 
 export class DataParallel {
-  /** Seconds spent in gradient all-reduce since the last `takeAllReduceSeconds()`. */
+  /** Seconds of gradient all-reduce since the last `takeAllReduceSeconds()`: [all of it, the part not hidden by backward]. */
   private allReduceSec = 0;
+  private exposedSec = 0;
+  private reducer: GradientReducer | null = null;
+  /** The last overlapped step's statistics (buckets, how many backward launched, seconds). */
+  lastOverlap: ReducerStats | null = null;
 
   private constructor(
     readonly pg: ProcessGroup,
@@ -64,11 +73,42 @@ export class DataParallel {
     this.pg.broadcast(ts, 0);
   }
 
-  /** Replaces every existing gradient of `params` by its mean over ranks (bucketed). */
+  /**
+   * From now on the gradients of `params` (the same list on every rank) are averaged while
+   * backward runs, in buckets of ≈ `bucketBytes` (default 25 MiB, DDP's).
+   */
+  overlapGradients(params: Tensor[], bucketBytes?: number): void {
+    this.reducer?.destroy();
+    this.reducer = this.pg.gradientReducer(params.filter((p) => p.requiresGrad), bucketBytes); // frozen ones never get a gradient
+  }
+
+  get overlapping(): boolean {
+    return this.reducer !== null;
+  }
+
+  /** Before each micro-batch's backward when overlapping: `last` = the one before the optimizer step. */
+  beforeBackward(last: boolean): void {
+    if (last) this.reducer?.arm();
+  }
+
+  /**
+   * Replaces every existing gradient of `params` by its mean over ranks (bucketed). When
+   * overlapping, waits for the buckets backward launched (launches any it did not) instead;
+   * `params` are then the ones given to overlapGradients().
+   */
   averageGradients(params: Tensor[]): void {
+    if (this.reducer) {
+      const s = this.reducer.finish();
+      this.lastOverlap = s;
+      this.allReduceSec += s.commSeconds;
+      this.exposedSec += s.waitSeconds;
+      return;
+    }
     const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== undefined);
     try {
-      this.allReduceSec += this.pg.allReduceMean(grads);
+      const s = this.pg.allReduceMean(grads);
+      this.allReduceSec += s;
+      this.exposedSec += s;
     } finally {
       for (const g of grads) g.dispose();
     }
@@ -76,9 +116,18 @@ export class DataParallel {
 
   /** Seconds of gradient all-reduce since the last call (for metrics). */
   takeAllReduceSeconds(): number {
-    const s = this.allReduceSec;
+    return this.takeAllReduceStats().seconds;
+  }
+
+  /**
+   * Since the last call: `seconds` of gradient all-reduce (first launch to last completion when
+   * overlapping) and `exposedSeconds`, the part the step waited for (all of it without overlap).
+   */
+  takeAllReduceStats(): { seconds: number; exposedSeconds: number } {
+    const r = { seconds: this.allReduceSec, exposedSeconds: this.exposedSec };
     this.allReduceSec = 0;
-    return s;
+    this.exposedSec = 0;
+    return r;
   }
 
   /** Element-wise sums over ranks of a few numbers (float64). */
@@ -113,6 +162,8 @@ export class DataParallel {
 
   /** Leaves the process group. */
   close(): void {
+    this.reducer?.destroy();
+    this.reducer = null;
     this.pg.destroy();
   }
 }

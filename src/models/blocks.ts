@@ -8,7 +8,7 @@
  * Property names are the official attribute names, so state-dict keys come out as
  * `patch_embed.proj.weight`, `blocks.0.attn.q_bias`, `blocks.0.mlp.fc1.bias`, ….
  */
-import { Conv3d, DropPath, Dropout, GELU, LayerNorm, Linear, Module, init } from "../nn/index.ts";
+import { checkpointModules, Conv3d, DropPath, Dropout, GELU, LayerNorm, Linear, Module, init } from "../nn/index.ts";
 import { F, cat, full, linspace, noGrad, tensor, tidy, zeros, type GeneratorLike, type Tensor } from "../torch/index.ts";
 import { gridSize, mlpHidden, type BackboneConfig } from "./config.ts";
 import { sinusoidTable } from "./position.ts";
@@ -245,6 +245,16 @@ export class Block extends Module {
       return h.add(this.drop_path.forward(m)); // [B, N, D]
     });
   }
+}
+
+/**
+ * Activation checkpointing per transformer block (`--grad-checkpoint`): every Block of `model`
+ * (fine-tune ViT, pre-training encoder and decoder alike) keeps only its input through the
+ * forward and is recomputed in backward; train with `backward(loss)` of src/nn/checkpoint.ts.
+ * Returns the number of blocks.
+ */
+export function checkpointBlocks(model: Module): number {
+  return checkpointModules(model, (m) => m instanceof Block);
 }
 
 /** `depth` Blocks of one tower with drop-path rates linspace(0, rate, depth). */

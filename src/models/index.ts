@@ -24,10 +24,12 @@ import { VisionTransformer } from "./vit.ts";
 
 export * from "./config.ts";
 export * from "./counting.ts";
+export { trainingMemory, formatTrainingMemory, type MemoryEstimate, type TowerMemory } from "./memory.ts";
 export { sinusoidTable, PositionTableError } from "./position.ts";
 export {
   Attention,
   Block,
+  checkpointBlocks,
   Mlp,
   ModelInputError,
   PatchEmbed,

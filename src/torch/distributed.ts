@@ -6,6 +6,7 @@
  *   const pg = ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: 29500, rank, worldSize: 2 });
  *   pg.allReduce([t]);               // t ← Σ over ranks, in place
  *   pg.allReduceMean(grads);          // bucketed mean of many tensors
+ *   const r = pg.gradientReducer(params); r.arm(); …backward…; r.finish();   // overlapped with backward
  *   pg.destroy();
  *
  * Every call blocks until all ranks took part, a peer's connection closed (it died: reported at
@@ -58,6 +59,54 @@ export function setParentDeathSignal(signal = 15): void {
   ops.distParentDeathSignal(signal);
 }
 
+/** The overlapped averaging was used in a way it cannot serve (the gradients were still averaged). */
+export class GradientReducerError extends Error {
+  override name = "GradientReducerError";
+}
+
+/** What one overlapped averaging step did (seconds). */
+export interface ReducerStats {
+  /** Time finish() blocked: the all-reduce time backward did not hide. */
+  waitSeconds: number;
+  /** From the first bucket's launch to the last one's completion. */
+  commSeconds: number;
+  buckets: number;
+  /** Buckets launched during backward (the rest were launched by finish()). */
+  launchedEarly: number;
+}
+
+/** See ProcessGroup.gradientReducer. arm() before the backward of a step's last micro-batch, finish() before the optimizer step. */
+export class GradientReducer {
+  private destroyed = false;
+  /** @internal */
+  constructor(
+    private readonly id: number,
+    private readonly run: <T>(op: string, fn: () => T) => T,
+  ) {}
+
+  /** The next backward launches buckets as they complete (earlier micro-batches only accumulate). */
+  arm(): void {
+    ops.distReducerArm(this.id);
+  }
+
+  /**
+   * Launches the buckets backward did not complete, waits for all, and replaces each parameter's
+   * gradient by its mean over ranks.
+   */
+  finish(): ReducerStats {
+    const { error, ...stats } = this.run("gradient all-reduce", () => ops.distReducerFinish(this.id) as ReducerStats & { error: string });
+    if (error) throw new GradientReducerError(error);
+    return stats;
+  }
+
+  /** Unhooks (the hooks stay registered but do nothing) and frees the reducer. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    ops.distReducerDestroy(this.id);
+  }
+}
+
 let active: ProcessGroup | null = null;
 
 export class ProcessGroup {
@@ -104,6 +153,17 @@ export class ProcessGroup {
    */
   allReduceMean(tensors: Tensor[], bucketBytes = 25 << 20): number {
     return this.run("gradient all-reduce", () => ops.distAllReduceMean(tensors.map((t) => t.handle), bucketBytes) as number);
+  }
+
+  /**
+   * Gradient averaging overlapped with backward (DDP's reducer, native/src/distributed.cc):
+   * hooks on every parameter's gradient accumulator launch the all-reduce of each bucket of
+   * ≈ `bucketBytes` (reverse parameter order) as soon as backward has produced all its
+   * gradients. `params` must be the same list, in the same order, on every rank.
+   */
+  gradientReducer(params: Tensor[], bucketBytes = 25 << 20): GradientReducer {
+    const id = this.run("gradient reducer", () => ops.distReducerCreate(params.map((t) => t.handle), bucketBytes) as number);
+    return new GradientReducer(id, (op, fn) => this.run(op, fn));
   }
 
   /** Copies each tensor of rank `root` into the same tensor on every other rank. */

@@ -19,8 +19,8 @@ export {
 export * from "./creation.ts";
 export * as F from "./functional.ts";
 export { tidy, keep, dispose, scopeDepth } from "./scope.ts";
-export { noGrad, enableGrad, isGradEnabled, autocast } from "./autograd.ts";
-export { Generator, manualSeed } from "./random.ts";
+export { noGrad, enableGrad, isGradEnabled, autocast, autocastState, withAutocastState, type AutocastState } from "./autograd.ts";
+export { Generator, manualSeed, defaultGenerator, generatorState, setGeneratorState } from "./random.ts";
 export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError, type BlasInfo } from "./native.ts";
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";
-export { ProcessGroup, CollectiveError, distributedAvailable, setParentDeathSignal, type ProcessGroupOptions } from "./distributed.ts";
+export { ProcessGroup, GradientReducer, GradientReducerError, CollectiveError, distributedAvailable, setParentDeathSignal, type ProcessGroupOptions, type ReducerStats } from "./distributed.ts";

@@ -34,12 +34,15 @@ export interface NativeAddon {
   setNumInteropThreads(n: number): void;
   manualSeed(seed: number): void;
   newGenerator(seed: number): GeneratorHandle;
+  defaultGenerator(): GeneratorHandle;
   generatorState(g: GeneratorHandle): NativeHandle;
   setGeneratorState(g: GeneratorHandle, state: NativeHandle): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   autocastEnter(dtypeCode: number, deviceType?: "cpu" | "cuda"): { enabled: boolean; dtype: number };
   autocastExit(prevEnabled: boolean, prevDtypeCode: number, deviceType?: "cpu" | "cuda"): void;
+  autocastState(deviceType?: "cpu" | "cuda"): { enabled: boolean; dtype: number };
+  setAutocastEnabled(on: boolean, deviceType?: "cpu" | "cuda"): boolean;
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
 }
 

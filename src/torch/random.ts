@@ -1,7 +1,7 @@
 /** Seedable random streams for tensor-valued randomness (init, dropout, randn...). */
 import type { Device } from "./device.ts";
 import { native, ops, type GeneratorHandle } from "./native.ts";
-import { Tensor } from "./tensor.ts";
+import { Tensor, type GeneratorLike } from "./tensor.ts";
 
 /**
  * An independent libtorch CPU generator (mt19937). Pass it to creation ops and dropout to make
@@ -38,6 +38,23 @@ export class Generator {
   setState(state: Tensor): void {
     native.setGeneratorState(this.handle, state.handle);
   }
+}
+
+/**
+ * libtorch's default CPU generator (what dropout, rand… use without a generator), as a handle
+ * whose state can be read and restored like a Generator's.
+ */
+export function defaultGenerator(): GeneratorLike {
+  return { handle: native.defaultGenerator() };
+}
+
+/** The full state of any generator (a uint8 tensor). */
+export function generatorState(g: GeneratorLike): Tensor {
+  return new Tensor(native.generatorState(g.handle));
+}
+
+export function setGeneratorState(g: GeneratorLike, state: Tensor): void {
+  native.setGeneratorState(g.handle, state.handle);
 }
 
 /** Seeds libtorch's default CPU generator, used by ops called without a generator. */

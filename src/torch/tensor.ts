@@ -541,6 +541,10 @@ export class Tensor implements Disposable {
   detach(): Tensor {
     return this.unary("detach");
   }
+  /** A second handle to this very tensor (same grad, same place in the graph) with a lifetime of its own. */
+  alias(): Tensor {
+    return this.unary("alias");
+  }
 
   // ---------------------------------------------------------------- in-place (optimizers, init)
   copy_(src: Tensor): this {

@@ -10,16 +10,21 @@
  *
  * Data-parallel (`dist`): every rank runs this loop on its shard of each global batch. Before
  * each optimizer step the ranks sum [loss, non-finite count, stop requested] — so a NaN
- * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients.
+ * or a Ctrl-C on any rank stops all of them at the same step — and average their gradients
+ * (by default overlapped with the backward of the step's last micro-batch).
  * Only rank 0 writes files and shows progress; every rank resumes from the same checkpoint.
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataParallel } from "../distributed/data_parallel.ts";
+import { checkpointBlocks } from "../models/blocks.ts";
+import { backward, discardCheckpoints } from "../nn/checkpoint.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
 import { autocast } from "../torch/autograd.ts";
+import { deviceType } from "../torch/device.ts";
+import { GradScaler } from "../optim/grad_scaler.ts";
 import type { Generator } from "../torch/random.ts";
 import { tidy } from "../torch/scope.ts";
 import type { Tensor } from "../torch/tensor.ts";
@@ -82,7 +87,11 @@ export interface TrainLoopOptions<B> {
   lrSchedule: Float64Array;
   wdSchedule?: Float64Array;
   clipGrad?: number | null;
-  precision?: "fp32" | "bf16";
+  /**
+   * fp32; bf16 autocast (CPU or GPU); fp16 autocast with dynamic loss scaling (GPU only: float16's
+   * range needs the GradScaler, and CPU autocast has no float16).
+   */
+  precision?: "fp32" | "bf16" | "fp16";
   /** Micro-batches of an epoch, starting after `skip` micro-batches (for resume). */
   batches: (epoch: number, skip: number) => AsyncIterable<B>;
   lossOf: (batch: B) => StepOutput;
@@ -113,6 +122,13 @@ export interface TrainLoopOptions<B> {
   maxSteps?: number;
   /** Data-parallel group (null/undefined: a single process). */
   dist?: DataParallel | null;
+  /**
+   * Data-parallel: average gradients while backward runs (DDP's overlap; default true), or all
+   * at once after backward. Both give the same numbers.
+   */
+  overlapAllReduce?: boolean;
+  /** Activation checkpointing of every transformer block (recomputed in backward; same gradients, less memory). */
+  gradCheckpoint?: boolean;
 }
 
 export interface TrainLoopResult {
@@ -140,6 +156,14 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
   }
 
+  // Autocast follows the model's device; fp16 trains with dynamic loss scaling (GPU only).
+  const device = deviceType(o.model.device);
+  if (o.precision === "fp16" && device === "cpu") {
+    throw new RangeError("--precision fp16 needs a GPU (--device cuda): CPU autocast has no float16; use --precision bf16 on the CPU");
+  }
+  const scaler = o.precision === "fp16" ? new GradScaler() : null;
+  const withPrecision = <T>(f: () => T): T =>
+    o.precision === "bf16" ? autocast(f, "bfloat16", device) : o.precision === "fp16" ? autocast(f, "float16", device) : f();
   let step = 0;
   let best: number | null = null;
   let lastCheckpoint: string | null = null;
@@ -150,6 +174,8 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   if (found?.pick) {
     const { path: resumePath, ckpt } = found.pick;
     restoreCheckpoint(ckpt, o.model, o.optimizer);
+    const scalerState = ckpt.state.gradScaler as { scale: number; growthTracker: number } | undefined;
+    if (scaler && scalerState) scaler.loadStateDict(scalerState);
     const gen = ckpt.tensors.get("generator");
     if (gen && o.generator) o.generator.setState(gen);
     if (o.auxiliary) o.auxiliary.loadStateDict(new Map([...ckpt.tensors].filter(([k]) => k.startsWith("aux.")).map(([k, t]) => [k.slice(4), t])));
@@ -178,7 +204,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     const tensors = new Map<string, Tensor>();
     if (o.generator) tensors.set("generator", o.generator.getState());
     const aux = new Map([...(o.auxiliary?.stateDict() ?? [])].map(([k, t]) => [`aux.${k}`, t])); // live tensors: not disposed
-    await writingFile(path, () => saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best, badFiles: o.data?.badFiles.slice(0, MAX_SAVED_BAD_FILES) ?? [] }, config: o.config }));
+    await writingFile(path, () => saveCheckpoint(path, { model: o.model, optimizer: o.optimizer, tensors: new Map([...tensors, ...aux]), state: { step, best, badFiles: o.data?.badFiles.slice(0, MAX_SAVED_BAD_FILES) ?? [], ...(scaler ? { gradScaler: scaler.stateDict() } : {}) }, config: o.config }));
     for (const t of tensors.values()) t.dispose();
   };
   const writeCurves = () => {
@@ -237,6 +263,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     return epochBad;
   };
 
+  if (o.gradCheckpoint) log(`activation checkpointing: ${checkpointBlocks(o.model)} blocks recomputed in backward`);
+  if (dist && (o.overlapAllReduce ?? true)) dist.overlapGradients(o.optimizer.params());
+
   const stop = new StopRequest(log).install();
   let stoppedBy: TrainLoopResult["stoppedBy"] = "done";
   try {
@@ -249,17 +278,29 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       let items = 0;
       let nonFinite = 0;
       let extra: Record<string, number> = {};
-      let lastInfo: Record<string, number> = {};
+      let lastInfo: Record<string, number | string> = {};
+      // Time spent waiting for the loader vs. computing, shown in the progress line: a starving
+      // device (GPU) shows as a large data-wait share.
+      let asked = performance.now();
+      let waitMs = 0;
+      let computeMs = 0;
       for await (const batch of o.batches(epoch, startIter * accum)) {
+        const arrived = performance.now();
+        waitMs += arrived - asked;
         if (micro === 0) {
           o.optimizer.lr = o.lrSchedule[step]!;
           if (o.wdSchedule) o.optimizer.weightDecay = o.wdSchedule[step]!;
         }
+        dist?.beforeBackward(micro === accum - 1); // overlapped all-reduce: only the last micro-batch communicates
         const out = tidy(() => {
-          const r = o.precision === "bf16" ? autocast(() => o.lossOf(batch)) : o.lossOf(batch);
+          const r = withPrecision(() => o.lossOf(batch));
           const value = r.loss.item();
-          if (!Number.isFinite(value)) return { value, items: r.items, metrics: r.metrics };
-          (accum > 1 ? r.loss.div(accum) : r.loss).backward();
+          if (!Number.isFinite(value)) {
+            discardCheckpoints();
+            return { value, items: r.items, metrics: r.metrics };
+          }
+          const scaled = accum > 1 ? r.loss.div(accum) : r.loss;
+          backward(scaler ? scaler.scale(scaled) : scaled); // recomputes checkpointed blocks, if any
           return { value, items: r.items, metrics: r.metrics };
         });
         if (!Number.isFinite(out.value)) {
@@ -272,21 +313,38 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         items += out.items;
         extra = out.metrics ?? {};
         micro++;
-        if (micro < accum) continue;
+        if (micro < accum) {
+          asked = performance.now();
+          computeMs += asked - arrived;
+          continue;
+        }
         let loss = lossSum / accum;
         let stopNow = stop.requested !== null;
         const syncExtra: Record<string, number> = {};
         if (dist) {
+          // Gradients first: overlapped buckets are already in flight, and every rank must finish
+          // them (a rank that skipped backward sends its buckets now) before the next collective.
+          dist.averageGradients(o.optimizer.params());
+          const ar = dist.takeAllReduceStats();
+          syncExtra.allReduceMs = ar.seconds * 1000;
+          if (dist.overlapping) syncExtra.allReduceExposedMs = ar.exposedSeconds * 1000;
           const [lossAll, badAll, stopAll] = dist.sum([lossSum, nonFinite, stopNow ? 1 : 0]) as [number, number, number];
           if (badAll > 0) throw new NonFiniteLossError(step, NaN, lastCheckpoint);
           loss = lossAll / (accum * dist.worldSize);
           stopNow = stopAll > 0;
-          dist.averageGradients(o.optimizer.params());
-          syncExtra.allReduceMs = dist.takeAllReduceSeconds() * 1000;
         }
         inUpdate = true;
+        // fp16: gradients back to their true scale before clipping; an overflowed step is skipped
+        // (the schedule still advances, as with PyTorch's GradScaler) and the scale backs off.
+        if (scaler) scaler.unscale(o.optimizer.params());
+        const stepOk = scaler ? scaler.stepOk() : true;
         const norm = o.clipGrad ? clipGradNorm(o.optimizer.params(), o.clipGrad) : gradNorm(o.optimizer.params());
-        o.optimizer.step();
+        if (stepOk) o.optimizer.step();
+        else syncExtra.skippedOverflow = 1;
+        if (scaler) {
+          scaler.update();
+          syncExtra.lossScale = scaler.scaleFactor;
+        }
         o.optimizer.zeroGrad();
         step++;
         inUpdate = false;
@@ -295,7 +353,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
           genAtUpdate = o.generator.getState();
         }
         if (isMain) metrics.append({ kind: "train", step, epoch, loss, lr: o.optimizer.lr, gradNorm: norm, ...extra, ...syncExtra });
-        lastInfo = { loss, lr: o.optimizer.lr };
+        asked = performance.now();
+        computeMs += asked - arrived;
+        lastInfo = { loss, lr: o.optimizer.lr, "data wait": `${Math.round((100 * waitMs) / Math.max(1e-9, waitMs + computeMs))}%` };
         progress?.tick(1, lastInfo);
         micro = 0;
         lossSum = 0;

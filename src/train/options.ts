@@ -36,6 +36,8 @@ export const RUN_DEFAULTS = {
   saveEvery: 0,
   resume: false,
   maxSteps: null as number | null,
+  /** Activation checkpointing: recompute each transformer block in backward (less memory, ~⅓ more compute). */
+  gradCheckpoint: false,
 };
 
 /** The run's model fields among `keys` (null = the registry's value), as overrides for `createConfig`. */
@@ -49,10 +51,11 @@ export function loopSettings(o: typeof RUN_DEFAULTS, log: (m: string) => void) {
     epochs: o.epochs,
     accumSteps: o.accumSteps,
     clipGrad: o.clipGrad,
-    precision: o.precision as "fp32" | "bf16",
+    precision: o.precision as "fp32" | "bf16" | "fp16",
     resume: o.resume,
     saveEvery: o.saveEvery,
     maxSteps: o.maxSteps ?? undefined,
+    gradCheckpoint: o.gradCheckpoint,
     log,
   };
 }

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { JsonLineChild, RequestError } from "../../src/bench/child.ts";
 import { formatDistributedBench, runDistributedBench } from "../../src/bench/distributed.ts";
+import { formatTrainMemoryBench, runTrainMemoryBench, TINY_MEMORY_WORKLOADS } from "../../src/bench/train_memory.ts";
 import { formatModelBench } from "../../src/bench/model_table.ts";
 import { runModelBench, selectWorkloads, type SideResult } from "../../src/bench/models.ts";
 import { PyTorchReference, torchUnavailableReason } from "../../src/bench/pytorch.ts";
@@ -36,6 +37,24 @@ describe("data-parallel benchmark", () => {
     for (const x of r.rows) assert.ok(x.stepSeconds > 0 && x.clipsPerSecond > 0);
     assert.ok(r.params > 0 && r.speedup > 0);
     assert.match(formatDistributedBench(r), /2 processes × 1 thread: .* clips\/s, .* gradient all-reduce .* ms\/step/);
+    // The overlapped variant of the 2-process step, measured alongside.
+    assert.equal(r.rows[0]!.overlap, undefined);
+    const o = r.rows[1]!.overlap!;
+    assert.ok(o.stepSeconds > 0 && o.commSeconds > 0 && o.exposedSeconds >= 0 && Number.isFinite(o.hiddenFraction));
+    assert.match(formatDistributedBench(r), /overlapped with backward: .* % of the all-reduce hidden/);
+  });
+});
+
+describe("training-memory benchmark", () => {
+  test("tiny run: peak memory with and without checkpointing, each in a fresh process, beside the estimate", async () => {
+    const r = await runTrainMemoryBench({ workloads: TINY_MEMORY_WORKLOADS.slice(0, 1) });
+    assert.equal(r.rows.length, 1);
+    const x = r.rows[0]!;
+    for (const s of [x.plain, x.checkpointed]) assert.ok(s.peakBytes > 0 && s.estimateBytes > 0 && s.seconds > 0);
+    assert.ok(x.checkpointed.estimateBytes < x.plain.estimateBytes);
+    assert.equal(x.ratio, x.checkpointed.peakBytes / x.plain.peakBytes);
+    assert.equal(x.checkpointed.loss, x.plain.loss); // seeded, and the recomputation is the same computation
+    assert.match(formatTrainMemoryBench(r), /tiny_test_vit finetune batch 2: plain .* GiB \[.* GiB\].*--grad-checkpoint .* ratio \d+ %/);
   });
 });
 

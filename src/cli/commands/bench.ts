@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
 import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
 import { formatDistributedBench, runDistributedBench, type DistBenchResult } from "../../bench/distributed.ts";
+import { DEFAULT_MEMORY_WORKLOADS, formatTrainMemoryBench, runTrainMemoryBench, TINY_MEMORY_WORKLOADS, type MemoryBenchResult } from "../../bench/train_memory.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
 import { runModelBench, selectWorkloads, type ModelBenchResult } from "../../bench/models.ts";
 import { formatProfile, runProfile } from "../../bench/profile.ts";
@@ -37,7 +38,8 @@ Two parts, both by default:
     coreOnly: flag("only the core part"),
     modelsOnly: flag("only the model part"),
     data: flag("also the data loader: decode + augment + masks of 16×224² pretraining clips (2 workers) against a ViT-S pretraining step — does the loader keep up?"),
-    dist: flag("also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce time per step"),
+    dist: flag("also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce time per step, averaged after backward vs overlapped with it (step time, all-reduce time, fraction hidden)"),
+    memory: flag("also training-step memory with and without --grad-checkpoint: peak RSS of a ViT-L fine-tuning step (batch 2, 16×224²; ~10 GiB and minutes per setting) and a ViT-B pre-training step (tube 0.9), each in a fresh process, next to the estimate of `videomae info --batch-size`"),
     only: text({ valueName: "PAT", defaultText: "all; with --profile \"vit-b infer fp32,vit-s pretrain-dual fp32\"", description: 'model workloads whose id matches PAT (comma-separated case-insensitive regexes), e.g. "vit-b infer" or "pretrain-dual fp32"' }),
     rounds: number({ valueName: "N", defaultText: "4; quick 1", description: "interleaved rounds per workload" }),
     reps: number({ valueName: "N", defaultText: "2; quick 1; profile 3", description: "timed repetitions per side per round" }),
@@ -97,8 +99,8 @@ Two parts, both by default:
     mkdirSync(join(out, ".."), { recursive: true });
     // The core result's fields stay at the top level (the earlier format); models and data go
     // under their own keys. Saved after every model workload too, so a long run keeps partial data.
-    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult, p?: DistBenchResult | null) => {
-      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}), ...(p ? { distributed: p } : {}) };
+    const save = (c?: CoreBenchResult, m?: ModelBenchResult, d?: DataBenchResult, p?: DistBenchResult | null, mem?: MemoryBenchResult | null) => {
+      const res = { ...(c ?? {}), ...(m ? { models: m } : {}), ...(d ? { data: d } : {}), ...(p ? { distributed: p } : {}), ...(mem ? { memory: mem } : {}) };
       writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
       return res;
     };
@@ -121,7 +123,8 @@ Two parts, both by default:
     let data: DataBenchResult | undefined;
     if (values.data) data = await runDataBench({ quick: values.quick, log });
     const dist = values.dist ? await runDistributedBench({ quick: values.quick, size: values.tiny ? "tiny" : "s", log }) : null;
-    const res = save(core, models, data, dist);
+    const memory = values.memory ? await runTrainMemoryBench({ workloads: values.tiny ? TINY_MEMORY_WORKLOADS : DEFAULT_MEMORY_WORKLOADS, ...(log ? { log } : {}) }) : null;
+    const res = save(core, models, data, dist, memory);
     if (values.json) {
       console.log(JSON.stringify(res));
       return 0;
@@ -133,6 +136,7 @@ Two parts, both by default:
       console.log(`ViT-S pretraining step alone: ${data.modelClipsPerSecond.toFixed(2)} clips/s → ${data.verdict}`);
     }
     if (dist) console.log(`\n${formatDistributedBench(dist)}`);
+    if (memory) console.log(`\n${formatTrainMemoryBench(memory)}`);
     console.log(`\nJSON written to ${out}`);
     return 0;
   },

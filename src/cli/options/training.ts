@@ -9,7 +9,7 @@ import { DISTILL_DEFAULTS } from "../../train/distill.ts";
 import { FINETUNE_DEFAULTS } from "../../train/finetune.ts";
 import { PRETRAIN_DEFAULTS } from "../../train/pretrain.ts";
 import { RUN_DEFAULTS } from "../../train/options.ts";
-import { dataLoadingOptions, precisionOption } from "./groups.ts";
+import { dataLoadingOptions } from "./groups.ts";
 import { NON_NEGATIVE, POSITIVE, POSITIVE_INT, type Range } from "./ranges.ts";
 import { choice, flag, list, number, text, type OptionSpec } from "./schema.ts";
 
@@ -45,7 +45,11 @@ const ABOUT: Record<TrainingKey, string | About | OptionSpec<unknown>> = {
   beta1: "AdamW β1",
   beta2: "AdamW β2",
   clipGrad: { kind: "number", valueName: "NORM", description: "clip the gradient norm to NORM (unset: no clipping)" },
-  precision: precisionOption.precision,
+  gradCheckpoint: "activation checkpointing: each transformer block keeps only its input and is recomputed in backward (same gradients; activation memory ~ one block instead of all; ~30 % more compute)",
+  precision: choice(["fp32", "bf16", "fp16"], {
+    default: "fp32",
+    description: "compute precision: fp32; bf16 autocast (CPU or GPU); fp16 autocast with dynamic loss scaling (GPU only)",
+  }),
   seed: "seed of data order, augmentation, masks and initialisation",
   workers: dataLoadingOptions(RUN_DEFAULTS).workers,
   cacheMib: { valueName: "MIB", description: "MiB of whole decoded videos each loader worker keeps (small datasets: decode once)" },
