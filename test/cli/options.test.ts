@@ -101,7 +101,7 @@ describe("option schema", () => {
   test("the issue's cases: --precision bf61, a negative batch size, an unknown device", async () => {
     const bf61 = await run(["pretrain", "--lists", "x.csv", "--precision", "bf61"]);
     assert.equal(bf61.status, 2);
-    assert.match(bf61.stderr, /--precision must be one of fp32, bf16, got 'bf61'/);
+    assert.match(bf61.stderr, /--precision must be one of fp32, bf16, fp16, got 'bf61'/);
     for (const name of ["eval", "predict", "forward"]) {
       const r = await run([name, "--precision", "bf61"]);
       assert.equal(r.status, 2, name);
@@ -132,7 +132,7 @@ describe("option schema", () => {
     writeFileSync(file, JSON.stringify({ lrr: 1 }));
     assert.throws(() => parseCommandLine("pretrain", schema, ["--config", file]), /run\.json: unknown option 'lrr'\. Valid options: .*\blr\b/);
     writeFileSync(file, JSON.stringify({ precision: "bf61" }));
-    assert.throws(() => parseCommandLine("pretrain", schema, ["--config", file]), /run\.json: --precision must be one of fp32, bf16, got 'bf61'/);
+    assert.throws(() => parseCommandLine("pretrain", schema, ["--config", file]), /run\.json: --precision must be one of fp32, bf16, fp16, got 'bf61'/);
     assert.throws(() => parseCommandLine("pretrain", schema, ["--config", join(dir, "none.json")]), /cannot read --config .*none\.json/);
   });
 
