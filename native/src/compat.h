@@ -10,8 +10,21 @@
 #define VM_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+
 namespace vm {
 namespace compat {
+
+// A concrete process group (gloo, NCCL) derives from c10d::ProcessGroup in 1.13 and from
+// c10d::Backend in 2.x (where ProcessGroup became a dispatcher over backends).
+#if VM_TORCH_AT_LEAST(2, 0)
+using C10dBackend = c10d::Backend;
+#else
+using C10dBackend = c10d::ProcessGroup;
+#endif
 
 // ---- autocast, per device type ----------------------------------------------------------------
 // 1.13 has one switch for CPU (is_cpu_enabled) and one for CUDA (is_enabled); 2.4 replaced both

@@ -1,8 +1,10 @@
 // Op table, part 5: data-parallel collectives over libtorch's c10d (the engine behind
 // torch.distributed). One process group per process, like torch.distributed's default group:
 //
-//   distInit(masterAddr, masterPort, rank, worldSize, timeoutMs, ifname)   TCPStore rendezvous
-//       (rank 0 hosts the store) + ProcessGroupGloo for CPU tensors
+//   distInit(masterAddr, masterPort, rank, worldSize, timeoutMs, ifname, backend)   TCPStore
+//       rendezvous (rank 0 hosts the store) + ProcessGroupGloo (CPU tensors, or CUDA ones when
+//       libtorch's gloo has CUDA) or ProcessGroupNCCL (CUDA tensors; built when config.mjs finds
+//       it: USE_C10D_NCCL)
 //   distAllReduce(tensors[], op)            in place, op "sum" | "max" | "min"
 //   distAllReduceMean(tensors[], bucketBytes) -> seconds   gradients: flattened into buckets of
 //       ≈ bucketBytes, all buckets in flight at once, averaged over ranks, copied back
@@ -25,8 +27,8 @@
 // thread writes a heartbeat key every second through its own store connection, so after a
 // failure the survivors can name the rank that died or hung (distDeadRanks).
 //
-// NCCL is not compiled in: this addon's tensors are CPU tensors (no CUDA device support yet), and
-// NCCL only moves CUDA tensors. With a CUDA libtorch this is where ProcessGroupNCCL would go.
+// Every backend-specific line sits in init(); the collectives and the Reducer only use the
+// backend interface (compat::C10dBackend).
 #include "args.h"
 #include "compat.h"
 
@@ -34,6 +36,9 @@
 #include <sys/prctl.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
@@ -104,7 +109,8 @@ struct Group {
   int world = 1;
   Millis timeout{0};
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<compat::C10dBackend> pg;  // gloo or NCCL
+  std::string backend;
   std::unique_ptr<Heartbeat> heartbeat;
 };
 
@@ -117,10 +123,15 @@ Group& current() {
   return *group;
 }
 
-std::vector<at::Tensor> contiguousCpu(const std::vector<at::Tensor>& ts, const char* what) {
+// The tensors of one collective: contiguous, all on one device, and one the backend can reach
+// (NCCL: CUDA tensors; gloo: CPU tensors, or CUDA ones when libtorch's gloo has CUDA).
+std::vector<at::Tensor> collectiveTensors(const std::vector<at::Tensor>& ts, const char* what) {
   for (const auto& t : ts) {
-    TORCH_CHECK(t.device().is_cpu(), what, ": gloo collectives need CPU tensors, got ", t.device());
     TORCH_CHECK(t.is_contiguous(), what, ": tensors must be contiguous (", shapeString(t), ")");
+    TORCH_CHECK(t.device() == ts.front().device(), what, ": all tensors must be on one device, got ", ts.front().device(), " and ", t.device());
+  }
+  if (!ts.empty() && group && group->backend == "nccl") {
+    TORCH_CHECK(ts.front().is_cuda(), what, ": the NCCL backend needs CUDA tensors, got ", ts.front().device());
   }
   return ts;
 }
@@ -150,6 +161,13 @@ void init(const Args& a) {
   const int64_t port = a.i(1), rank = a.i(2), world = a.i(3);
   const Millis timeout(a.i(4));
   const std::string ifname = a.has(5) ? a.s(5) : "";
+  const std::string backend = a.has(6) ? a.s(6) : "gloo";
+  TORCH_CHECK(backend == "gloo" || backend == "nccl", "backend must be gloo or nccl, got '", backend, "'");
+#ifndef USE_C10D_NCCL
+  TORCH_CHECK(backend != "nccl",
+              "this addon was built without NCCL (it needs a CUDA libtorch with ProcessGroupNCCL and nccl.h: "
+              "Debian libnccl-dev, or a pip torch); use --backend gloo");
+#endif
   TORCH_CHECK(port > 0 && port < 65536, "master port must be in 1..65535, got ", port);
   TORCH_CHECK(world >= 1 && rank >= 0 && rank < world, "rank ", rank, " is not in 0..", world - 1);
   auto g = std::make_unique<Group>();
@@ -164,11 +182,23 @@ void init(const Args& a) {
   o.timeout = timeout;
   compat::useClassicTcpStore(o);
   g->store = c10::make_intrusive<c10d::TCPStore>(addr, o);
-  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-  opts->devices.push_back(device(addr, ifname));
-  opts->threads = 2;
-  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("videomae/gloo", g->store);
-  g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, g->rank, g->world, opts);
+  g->backend = backend;
+  if (backend == "nccl") {
+#ifdef USE_C10D_NCCL
+    // One GPU per process: the caller has made cuda:LOCAL_RANK current for its tensors; NCCL's
+    // communicator is created lazily on the device of the first collective's tensors.
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("videomae/nccl", g->store);
+    g->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, g->rank, g->world, opts);
+#endif
+  } else {
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    opts->devices.push_back(device(addr, ifname));
+    opts->threads = 2;
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("videomae/gloo", g->store);
+    g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, g->rank, g->world, opts);
+  }
   g->heartbeat = std::make_unique<Heartbeat>(addr, static_cast<uint16_t>(port), g->rank, timeout);
   group = g.release();
 }
@@ -202,7 +232,7 @@ double steadySeconds() {
 // Node::add_post_hook and LambdaPostHook exist unchanged from libtorch 1.13 to 2.x.
 class Reducer {
  public:
-  using Comm = c10::intrusive_ptr<c10d::ProcessGroup>;
+  using Comm = c10::intrusive_ptr<compat::C10dBackend>;
 
   Reducer(Comm pg, int world, Millis timeout, std::vector<at::Tensor> params, int64_t bucketBytes)
       : pg_(std::move(pg)), world_(world), timeout_(timeout), params_(std::move(params)) {
@@ -399,8 +429,16 @@ OpRegistrar distributedOps({
        return a.none();
      }},
     {"distAvailable", [](const Args& a) { return a.ret(true); }},
+    // Whether `--backend nccl` can work in this build (a GPU is needed as well).
+    {"distNcclAvailable", [](const Args& a) {
+#ifdef USE_C10D_NCCL
+       return a.ret(true);
+#else
+       return a.ret(false);
+#endif
+     }},
     {"distAllReduce", [](const Args& a) {
-       auto ts = contiguousCpu(a.tensors(0), "distAllReduce");
+       auto ts = collectiveTensors(a.tensors(0), "distAllReduce");
        c10d::AllreduceOptions o;
        o.reduceOp = reduceOp(a.s(1));
        wait(current().pg->allreduce(ts, o));
@@ -417,7 +455,6 @@ OpRegistrar distributedOps({
        int64_t bytes = bucketBytes;
        for (size_t i = 0; i < ts.size(); i++) {
          const auto& t = ts[i];
-         TORCH_CHECK(t.device().is_cpu(), "distAllReduceMean: CPU tensors only");
          const bool sameType = !buckets.empty() && ts[buckets.back().front()].scalar_type() == t.scalar_type();
          if (bytes + t.nbytes() > static_cast<size_t>(bucketBytes) || !sameType) {
            buckets.emplace_back();
@@ -463,7 +500,7 @@ OpRegistrar distributedOps({
        return a.none();
      }},
     {"distBroadcast", [](const Args& a) {
-       auto ts = contiguousCpu(a.tensors(0), "distBroadcast");
+       auto ts = collectiveTensors(a.tensors(0), "distBroadcast");
        c10d::BroadcastOptions o;
        o.rootRank = a.i(1);
        for (auto& t : ts) {  // one tensor per call: gloo broadcasts a single tensor per work
@@ -519,6 +556,7 @@ Napi::Value unavailable(const Args&) {
 OpRegistrar distributedOps({
     {"distInit", unavailable},
     {"distAvailable", [](const Args& a) { return a.ret(false); }},
+    {"distNcclAvailable", [](const Args& a) { return a.ret(false); }},
     {"distAllReduce", unavailable},
     {"distAllReduceMean", unavailable},
     {"distReducerCreate", unavailable},

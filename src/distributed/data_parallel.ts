@@ -14,7 +14,7 @@
  * `averageGradients()` then just waits for the buckets and writes back the means.
  */
 import type { Module } from "../nn/module.ts";
-import { distributedAvailable, ProcessGroup, setParentDeathSignal, tensor, type GradientReducer, type ReducerStats, type Tensor } from "../torch/index.ts";
+import { cudaAvailable, distributedAvailable, ncclAvailable, ProcessGroup, setParentDeathSignal, tensor, type Device, type GradientReducer, type ReducerStats, type Tensor } from "../torch/index.ts";
 import { distEnvFrom, DistEnvError, type DistEnv } from "./env.ts";
 
 /** Environment variable `videomae launch` sets in its workers (their parent's pid). */
@@ -31,7 +31,14 @@ export class DataParallel {
   private constructor(
     readonly pg: ProcessGroup,
     readonly env: DistEnv,
+    /** Where the group's tensors must be: "cpu" for gloo, this process's GPU for NCCL. */
+    readonly device: Device = "cpu",
   ) {}
+
+  /** "nccl" or "gloo". */
+  get backend(): "nccl" | "gloo" {
+    return this.device === "cpu" ? "gloo" : "nccl";
+  }
 
   get rank(): number {
     return this.pg.rank;
@@ -56,15 +63,23 @@ export class DataParallel {
     }
     // Started by our launcher: die with it rather than live on as an orphan.
     if (env[LAUNCHER_PID_VAR] && Number(env[LAUNCHER_PID_VAR]) === process.ppid) setParentDeathSignal();
+    // auto: NCCL when this build has it and a GPU is usable (one per process), else gloo.
+    const backend = d.backend === "auto" ? (ncclAvailable() && cudaAvailable() ? "nccl" : "gloo") : d.backend;
+    if (backend === "nccl" && !ncclAvailable()) {
+      throw new DistEnvError("--backend nccl: this build of the native addon has no NCCL (build against a CUDA libtorch with nccl.h; see scripts/libtorch-env.sh 2.6-cuda)");
+    }
     const pg = ProcessGroup.init({
       masterAddr: d.masterAddr,
       masterPort: d.masterPort,
       rank: d.rank,
       worldSize: d.worldSize,
       timeoutMs: d.timeoutMs,
+      backend,
       ...(d.ifname ? { ifname: d.ifname } : {}),
     });
-    return new DataParallel(pg, d);
+    // NCCL moves CUDA tensors only: the group's own small tensors (loss sums, agreement checks)
+    // live on this process's GPU, cuda:LOCAL_RANK.
+    return new DataParallel(pg, d, backend === "nccl" ? (`cuda:${d.localRank}` as Device) : "cpu");
   }
 
   /** Copies rank 0's parameters and persistent buffers into every rank's model. */
@@ -132,7 +147,7 @@ export class DataParallel {
 
   /** Element-wise sums over ranks of a few numbers (float64). */
   sum(values: number[]): number[] {
-    const t = tensor(Float64Array.from(values));
+    const t = tensor(Float64Array.from(values), { device: this.device });
     try {
       this.pg.allReduce([t], "sum");
       return t.toArray();
@@ -146,7 +161,7 @@ export class DataParallel {
    * on all ranks with `describe(min, max)` when they differ.
    */
   agree(value: number, describe: (min: number, max: number) => string): void {
-    const t = tensor(Float64Array.from([value, -value]));
+    const t = tensor(Float64Array.from([value, -value]), { device: this.device });
     try {
       this.pg.allReduce([t], "max");
       const [max, negMin] = t.toArray() as [number, number];

@@ -14,6 +14,8 @@ export interface DistEnv {
   timeoutMs: number;
   /** gloo's network interface (GLOO_SOCKET_IFNAME), when set. */
   ifname?: string;
+  /** VIDEOMAE_DIST_BACKEND (set by `videomae launch --backend`): auto (default), nccl or gloo. */
+  backend: "auto" | "nccl" | "gloo";
 }
 
 export class DistEnvError extends Error {
@@ -34,6 +36,12 @@ function intVar(env: NodeJS.ProcessEnv, name: string, fallback?: number): number
   return v;
 }
 
+function backendVar(env: NodeJS.ProcessEnv): DistEnv["backend"] {
+  const b = env.VIDEOMAE_DIST_BACKEND || "auto";
+  if (b !== "auto" && b !== "nccl" && b !== "gloo") throw new DistEnvError(`VIDEOMAE_DIST_BACKEND=${b} is not one of auto, nccl, gloo`);
+  return b;
+}
+
 /** The distributed settings of `env`, or null for a single process. */
 export function distEnvFrom(env: NodeJS.ProcessEnv = process.env): DistEnv | null {
   const worldSize = intVar(env, "WORLD_SIZE", 1);
@@ -52,5 +60,6 @@ export function distEnvFrom(env: NodeJS.ProcessEnv = process.env): DistEnv | nul
     masterPort,
     timeoutMs: Math.round(timeoutSec * 1000),
     ...(env.GLOO_SOCKET_IFNAME ? { ifname: env.GLOO_SOCKET_IFNAME } : {}),
+    backend: backendVar(env),
   };
 }

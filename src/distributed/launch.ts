@@ -23,6 +23,8 @@ export interface LaunchOptions {
   masterPort?: number;
   /** Collective timeout in seconds for the workers (VIDEOMAE_DIST_TIMEOUT). */
   timeoutSec?: number;
+  /** The ranks' collective backend (VIDEOMAE_DIST_BACKEND): auto (default), nccl or gloo. */
+  backend?: "auto" | "nccl" | "gloo";
   /** Torch threads per rank (default: cores / nprocPerNode, at least 1; OMP_NUM_THREADS wins). */
   threadsPerProc?: number;
   /** Seconds between SIGTERM and SIGKILL when stopping the job (default 10). */
@@ -133,6 +135,7 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
       OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(threads),
       [LAUNCHER_PID_VAR]: String(process.pid),
       ...(o.timeoutSec !== undefined ? { VIDEOMAE_DIST_TIMEOUT: String(o.timeoutSec) } : {}),
+      ...(o.backend ? { VIDEOMAE_DIST_BACKEND: o.backend } : {}),
     };
     // Own process group per rank: a Ctrl-C in the terminal reaches the launcher only, which
     // forwards it once (otherwise every rank would see it twice).

@@ -26,6 +26,8 @@ export interface ProcessGroupOptions {
   timeoutMs?: number;
   /** Network interface for gloo (GLOO_SOCKET_IFNAME); default: loopback for a local master, else this host's name. */
   ifname?: string;
+  /** gloo (default; CPU tensors) or nccl (CUDA tensors, one GPU per process). */
+  backend?: "gloo" | "nccl";
 }
 
 /** A collective failed: a peer died, hung past the timeout, or the network broke. */
@@ -49,6 +51,11 @@ export class CollectiveError extends Error {
 /** Whether this build of the addon has c10d/gloo (needs the gloo headers at build time). */
 export function distributedAvailable(): boolean {
   return ops.distAvailable() as boolean;
+}
+
+/** Whether this build has c10d's NCCL backend (a CUDA libtorch with ProcessGroupNCCL and nccl.h). */
+export function ncclAvailable(): boolean {
+  return ops.distNcclAvailable() as boolean;
 }
 
 /**
@@ -125,7 +132,7 @@ export class ProcessGroup {
     if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) throw new RangeError(`rank must be in 0..${o.worldSize - 1}, got ${o.rank}`);
     const timeoutMs = o.timeoutMs ?? 300_000;
     try {
-      ops.distInit(o.masterAddr, o.masterPort, o.rank, o.worldSize, timeoutMs, o.ifname);
+      ops.distInit(o.masterAddr, o.masterPort, o.rank, o.worldSize, timeoutMs, o.ifname, o.backend ?? "gloo");
     } catch (e) {
       throw new Error(
         `rank ${o.rank} of ${o.worldSize} could not join the process group at ${o.masterAddr}:${o.masterPort} within ${timeoutMs / 1000} s: ` +

@@ -23,4 +23,4 @@ export { noGrad, enableGrad, isGradEnabled, autocast, autocastState, withAutocas
 export { Generator, manualSeed, defaultGenerator, generatorState, setGeneratorState } from "./random.ts";
 export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError, type BlasInfo } from "./native.ts";
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";
-export { ProcessGroup, GradientReducer, GradientReducerError, CollectiveError, distributedAvailable, setParentDeathSignal, type ProcessGroupOptions, type ReducerStats } from "./distributed.ts";
+export { ProcessGroup, GradientReducer, GradientReducerError, CollectiveError, distributedAvailable, ncclAvailable, setParentDeathSignal, type ProcessGroupOptions, type ReducerStats } from "./distributed.ts";

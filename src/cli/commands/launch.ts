@@ -4,7 +4,7 @@ import { commandNames } from "../command_list.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { jsonOutputOption } from "../options/groups.ts";
 import { COUNT, NON_NEGATIVE, PORT, POSITIVE, POSITIVE_INT } from "../options/ranges.ts";
-import { number, text } from "../options/schema.ts";
+import { choice, number, text } from "../options/schema.ts";
 
 export const launchCommand = defineCommand({
   name: "launch",
@@ -28,6 +28,10 @@ continues). COMMAND is a videomae command, or any program (then it reads the env
     timeout: number({ valueName: "SEC", range: POSITIVE, defaultText: "VIDEOMAE_DIST_TIMEOUT, else 300", description: "how long a collective waits for a slow, hung or dead rank" }),
     threads: number({ valueName: "T", range: POSITIVE_INT, defaultText: "cores / N; OMP_NUM_THREADS wins", description: "torch threads per rank" }),
     grace: number({ valueName: "SEC", default: 10, range: NON_NEGATIVE, description: "seconds between SIGTERM and SIGKILL when stopping ranks" }),
+    backend: choice(["auto", "nccl", "gloo"], {
+      default: "auto",
+      description: "collective backend of the ranks: nccl (GPU tensors; one GPU per rank, cuda:LOCAL_RANK), gloo (CPU tensors), auto (nccl when the addon has it and a GPU is visible, else gloo)",
+    }),
     ...jsonOutputOption("a summary (per-rank exit codes) at the end"),
   },
   operands: true,
@@ -57,6 +61,7 @@ continues). COMMAND is a videomae command, or any program (then it reads the env
         timeoutSec: values.timeout,
         threadsPerProc: values.threads,
         graceSec: values.grace,
+        backend: values.backend as "auto" | "nccl" | "gloo",
         isVideomaeCommand: (name) => names.has(name),
       });
     } catch (e) {

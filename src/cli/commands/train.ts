@@ -51,7 +51,7 @@ type RunResult = Parameters<typeof summary>[0];
 export async function runMaybeDistributed(json: boolean, train: (log: (m: string) => void, dist: DataParallel | null) => Promise<RunResult>): Promise<number> {
   const dist = DataParallel.fromEnv();
   const log = dist && !dist.isMain ? () => {} : (m: string) => process.stderr.write(m + "\n");
-  if (dist) log(`data-parallel: ${dist.worldSize} ranks (gloo, master ${dist.env.masterAddr}:${dist.env.masterPort}, timeout ${dist.env.timeoutMs / 1000} s)`);
+  if (dist) log(`data-parallel: ${dist.worldSize} ranks (${dist.backend}, master ${dist.env.masterAddr}:${dist.env.masterPort}, timeout ${dist.env.timeoutMs / 1000} s)`);
   // On failure the group is left as is (no destroy): peers may be gone, and exiting ends it.
   const result = await train(log, dist);
   if (!dist || dist.isMain) summary(result, json);
