@@ -18,6 +18,7 @@
  * implementation accident; here ties keep file order (stable sort). Scores from a network almost
  * never tie.
  */
+import { iou } from "../data/ava/boxes.ts";
 import { keyframeKey, parseAvaCsv, readExcluded, readLabelMap, type AvaRow, type Box, type LabelMapEntry } from "../data/ava/csv.ts";
 
 export interface AvaMapOptions {
@@ -75,14 +76,7 @@ function group(rows: readonly AvaRow[], classes: ReadonlySet<number>, capacity: 
   return g;
 }
 
-/** IoU of two [x1, y1, x2, y2] boxes, areas without +1 (the TF evaluator's np_box_ops). */
-export function iou(a: Box, b: Box): number {
-  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = iw * ih;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return inter / union;
-}
+export { iou };
 
 /** TP/FP labels of one keyframe's detections of one class (step 2), in score order. */
 export function matchKeyframe(detections: readonly Scored[], groundTruth: readonly Box[], threshold = 0.5): { score: number; tp: boolean }[] {
