@@ -181,7 +181,7 @@ export const DETECT_VIDEO_DEFAULTS = {
   /** Boxes: "x1,y1,x2,y2[,score];…" normalised to [0, 1], or a proposals CSV (its rows at --time). */
   boxes: "",
   top: 3,
-  out: "detect.png",
+  png: "detect.png",
   scale: 4,
 };
 
@@ -224,6 +224,6 @@ export async function detectVideo(video: string, o: typeof DETECT_VIDEO_DEFAULTS
   const k = Math.min(info.frameCount - 1, Math.round(o.time * (o.fps > 0 ? o.fps : info.fps)));
   const clip = await reader.readFrames(video, [k], { shortSide: o.shortSide });
   const pic = detectionPicture(frameView(clip, 0), clip.width, clip.height, detections, o.scale);
-  writePng(o.out, pic.rgb, pic.width, pic.height);
-  return { out: o.out, people: detections };
+  writePng(o.png, pic.rgb, pic.width, pic.height);
+  return { png: o.png, people: detections };
 }

@@ -44,8 +44,9 @@ export interface SynthDetectionOptions {
   height: number;
   seconds: number;
   fps: number;
-  /** Shapes per video, drawn uniformly in [min, max]. */
-  actors: [number, number];
+  /** Shapes per video, drawn uniformly in [minActors, maxActors]. */
+  minActors: number;
+  maxActors: number;
   classes: number;
   seed: number;
   noise: number;
@@ -62,7 +63,8 @@ export const SYNTH_DETECTION_DEFAULTS: Omit<SynthDetectionOptions, "out"> = {
   height: 48,
   seconds: 4,
   fps: 8,
-  actors: [2, 3],
+  minActors: 2,
+  maxActors: 3,
   classes: 4,
   seed: 0,
   noise: 4,
@@ -83,7 +85,7 @@ function extentAt(tr: Track, t: number): Box {
 /** The shapes of one video: actor parameters scaled to the frame, positions redrawn until every box stays inside and apart. */
 function sampleTracks(o: SynthDetectionOptions, split: Split, index: number): Track[] {
   const rng = new Rng(sceneSeed(o.seed, split, index));
-  const n = rng.int(o.actors[0], o.actors[1]);
+  const n = rng.int(o.minActors, o.maxActors);
   const frames = o.seconds * o.fps;
   const S = Math.min(o.width, o.height);
   const tracks: Track[] = [];
