@@ -20,13 +20,13 @@ DATA=$OUT/data
 TINY=(--img-size 32 --patch-size 8 --num-frames 8 --embed-dim 64 --depth 4 --num-heads 4 --sampling-rate 2 --seed 0 --workers 1 --cache-mib 256)
 ls "$DATA"/videos/synth_train_*.mp4 | sed 's|$| 0 -1|' > "$OUT/pretrain.csv"
 $V pretrain --lists "$OUT/pretrain.csv" --model pretrain_videomae_small_patch16_224 "${TINY[@]}" \
-  --decoder-embed-dim 32 --decoder-depth 1 --decoder-num-heads 2 --epochs 40 --batch-size 16 --num-sample 2 \
-  --lr 1.5e-2 --warmup-epochs 4 --out "$OUT/pretrain" --resume --json > "$OUT/pretrain.json"
+  --decoder-embed-dim 32 --decoder-depth 1 --decoder-num-heads 2 --epochs 12 --batch-size 16 --num-sample 2 \
+  --lr 1.5e-2 --warmup-epochs 2 --out "$OUT/pretrain" --resume --json > "$OUT/pretrain.json"
 
 # Detection recipe (spec §3 at toy scale): the reference's crop/flip/colour/box jitter, BCE over 80
 # classes, layer decay 0.75, drop path 0.1, warm-up + cosine.
 DATAOPTS=(--videos "$DATA/videos" --fps 8 --short-side 48 --label-map "$DATA/labelmap.pbtxt")
-RECIPE=(--model vit_small_patch16_224 "${TINY[@]}" "${DATAOPTS[@]}" --crop-size 48 --epochs 20 --warmup-epochs 2
+RECIPE=(--model vit_small_patch16_224 "${TINY[@]}" "${DATAOPTS[@]}" --crop-size 48 --epochs 8 --warmup-epochs 1
   --batch-size 8 --lr 3e-2 --layer-decay 0.75 --drop-path 0.1 --finetune "$OUT/pretrain/checkpoint-last.safetensors" --train "$DATA/train.csv")
 for run in true shuffled; do
   shuffle=false; [ $run = shuffled ] && shuffle=true

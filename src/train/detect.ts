@@ -124,7 +124,7 @@ export async function detectTrain(
   log: (m: string) => void = (m) => process.stderr.write(m + "\n"),
   dist: DataParallel | null = null,
   validate?: DetectValidate,
-): Promise<TrainLoopResult & { runDir: string }> {
+): Promise<TrainLoopResult & { runDir: string; primaryMetric: string }> {
   if (!o.train) throw new Error("no data: give --train GT.csv (video_id,timestamp,x1,y1,x2,y2,action_id,person_id) and --videos DIR");
   if (!o.videos) throw new Error("give --videos DIR: the folder of whole videos named <video_id>.<video-ext>");
   if (o.labelMap) readLabelMap(o.labelMap); // a bad label map fails now, not after the first epoch
@@ -177,5 +177,5 @@ export async function detectTrain(
     evaluate: validate ? (epoch) => validate(model, epoch) : undefined,
     primaryMetric: "mAP",
   });
-  return { ...result, runDir: o.out };
+  return { ...result, runDir: o.out, primaryMetric: "mAP" };
 }

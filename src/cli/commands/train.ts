@@ -14,12 +14,12 @@ export function optionTable(defaults: Record<string, unknown>): string {
     .join("\n");
 }
 
-function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string; badFiles?: string[] }, json: boolean): void {
+function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string; badFiles?: string[]; primaryMetric?: string }, json: boolean): void {
   if (json) console.log(JSON.stringify(r));
   else {
     console.log(`${r.stoppedBy === "done" ? "finished" : `stopped (${r.stoppedBy})`} after ${r.steps} updates; run folder ${r.runDir}`);
     if (r.lastCheckpoint) console.log(`  last checkpoint ${r.lastCheckpoint}`);
-    if (r.bestCheckpoint) console.log(`  best checkpoint ${r.bestCheckpoint} (top-1 ${r.best?.toFixed(4)})`);
+    if (r.bestCheckpoint) console.log(`  best checkpoint ${r.bestCheckpoint} (${r.primaryMetric ?? "top-1"} ${r.best?.toFixed(4)})`);
     console.log(`  metrics ${r.runDir}/metrics.jsonl, curves ${r.runDir}/curves.svg`);
     const bad = r.badFiles ?? [];
     if (bad.length) {
