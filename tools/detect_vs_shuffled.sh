@@ -23,17 +23,21 @@ $V pretrain --lists "$OUT/pretrain.csv" --model pretrain_videomae_small_patch16_
   --decoder-embed-dim 32 --decoder-depth 1 --decoder-num-heads 2 --epochs 12 --batch-size 16 --num-sample 2 \
   --lr 1.5e-2 --warmup-epochs 2 --out "$OUT/pretrain" --resume --json > "$OUT/pretrain.json"
 
-# Detection recipe (spec §3 at toy scale): the reference's crop/flip/colour/box jitter, BCE, layer
-# decay 0.75, drop path 0.1, warm-up + cosine. A 4-row head (the set's classes): with AVA's 80 rows,
-# 76 never-positive logits would first have to be pushed down, which a few hundred updates do not do.
+# Detection recipe (spec §3's pieces at toy scale): the reference's crop/flip/colour/box jitter and
+# BCE, warm-up + cosine; clips of 8 frames every 4th (the whole 4-s video around each keyframe, so
+# a shape moves two patches). A 4-row head (the set's classes): with AVA's 80 rows, 76
+# never-positive logits would first have to be pushed down, which a few hundred updates do not do.
+# No layer decay and no drop path: the budget (288 updates on 2 shared cores) favours fast fitting
+# (measured: with layer decay 0.75, drop path 0.1, lr 3e-2 and 2-frame stride, 432 updates gave
+# 30.5 vs 29.7 % — no margin).
 DATAOPTS=(--videos "$DATA/videos" --fps 8 --short-side 48 --label-map "$DATA/labelmap.pbtxt")
-RECIPE=(--model vit_small_patch16_224 "${TINY[@]}" "${DATAOPTS[@]}" --num-classes 4 --crop-size 48 --epochs 12 --warmup-epochs 1
-  --batch-size 8 --lr 8e-2 --layer-decay 0.75 --drop-path 0.1 --finetune "$OUT/pretrain/checkpoint-last.safetensors" --train "$DATA/train.csv")
+RECIPE=(--model vit_small_patch16_224 "${TINY[@]}" --sampling-rate 4 "${DATAOPTS[@]}" --num-classes 4 --crop-size 48 --epochs 8 --warmup-epochs 1
+  --batch-size 8 --lr 1.2e-1 --layer-decay 1 --drop-path 0 --finetune "$OUT/pretrain/checkpoint-last.safetensors" --train "$DATA/train.csv")
 for run in true shuffled; do
   shuffle=false; [ $run = shuffled ] && shuffle=true
-  $V detect-train "${RECIPE[@]}" --shuffle-labels $shuffle --out "$OUT/detect-$run" --resume --json > "$OUT/detect-$run.json"
-  $V detect-eval --checkpoint "$OUT/detect-$run/checkpoint-last.safetensors" "${DATAOPTS[@]}" --sampling-rate 2 \
-    --proposals "$DATA/proposals_val.csv" --gt "$DATA/val.csv" --excluded "$DATA/excluded_val.csv" --out "$OUT/eval-$run" > "$OUT/eval-$run.txt"
+  $V detect-train "${RECIPE[@]}" --shuffle-labels $shuffle --out "$OUT/detect2-$run" --resume --json > "$OUT/detect-$run.json"
+  $V detect-eval --checkpoint "$OUT/detect2-$run/checkpoint-last.safetensors" "${DATAOPTS[@]}" --sampling-rate 4 \
+    --proposals "$DATA/proposals_val.csv" --gt "$DATA/val.csv" --excluded "$DATA/excluded_val.csv" --out "$OUT/eval2-$run" > "$OUT/eval2-$run.txt"
 done
-echo "== true labels ==";     cat "$OUT/eval-true.txt"
-echo "== shuffled labels =="; cat "$OUT/eval-shuffled.txt"
+echo "== true labels ==";     cat "$OUT/eval2-true.txt"
+echo "== shuffled labels =="; cat "$OUT/eval2-shuffled.txt"
