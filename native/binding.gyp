@@ -36,6 +36,7 @@
         "src/attention.cc",
         "src/distributed.cc",
         "src/ops_fused.cc",
+        "src/ops/roi_align.cc",
         "src/video/decoder.cc",
         "src/video/video.cc",
         "src/core/device.cc"

@@ -47,6 +47,13 @@ export interface CheckpointLoadReport extends LoadReport {
 }
 
 const PRETRAIN_ONLY = /^(decoder\.|encoder_to_decoder\.|mask_token$|norm\.)/;
+/**
+ * A ViT without mean pooling (the AVA detector, src/models/detection.ts) uses the encoder's final
+ * `norm` and has no `fc_norm`: a pre-training checkpoint's `norm.*` loads, a mean-pooled
+ * classifier's `fc_norm.*` is unused and its model then starts `norm` fresh (as the reference's
+ * non-strict load does).
+ */
+const UNUSED_WITHOUT_MEAN_POOLING = /^(decoder\.|encoder_to_decoder\.|mask_token$|fc_norm\.)/;
 
 export async function loadCheckpointInto(
   model: VisionTransformer | PretrainVisionTransformer,
@@ -55,6 +62,9 @@ export async function loadCheckpointInto(
 ): Promise<CheckpointLoadReport> {
   const strict = opts.strict ?? true;
   const isVit = model instanceof VisionTransformer;
+  const meanPooled = isVit && model.fc_norm !== null;
+  const unused = meanPooled ? PRETRAIN_ONLY : UNUSED_WITHOUT_MEAN_POOLING;
+  const freshable = meanPooled ? /^(fc_norm|head)\./ : /^(norm|head)\./;
   // Our own training checkpoints keep the model under `model.` next to optimizer state.
   const ours = await isTrainingCheckpoint(file);
   const base: StateDictOptions = ours ? { stripPrefixes: ["model."], filter: (k) => !/^(optim|extra)\./.test(k) } : {};
@@ -82,7 +92,7 @@ export async function loadCheckpointInto(
       dtypes.add(t.dtype);
       const target = own.get(key);
       if (!target) {
-        if (isVit && PRETRAIN_ONLY.test(key) && !own.has(key)) report.ignored.push(key);
+        if (isVit && unused.test(key) && !own.has(key)) report.ignored.push(key);
         else report.unexpected.push(key);
         continue;
       }
@@ -106,7 +116,7 @@ export async function loadCheckpointInto(
     for (const key of own.keys()) {
       if (src.tensors.has(key)) continue;
       // Fine-tuning from a pre-trained encoder: fc_norm and the head start fresh, as officially.
-      if (isVit && /^(fc_norm|head)\./.test(key)) report.fresh.push(key);
+      if (isVit && freshable.test(key)) report.fresh.push(key);
       else report.missing.push(key);
     }
     report.dtypes = [...dtypes];

@@ -173,3 +173,25 @@ export function linearBf16(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 export function bf16LinearInfo(): { route: "sgemm" | "aten"; amxBf16: boolean; autocastBf16: boolean } {
   return ops.bf16LinearInfo();
 }
+
+/** How {@link roiAlign} samples: torchvision.ops.roi_align's parameters (output size, scale, grid, alignment). */
+export interface RoiAlignOptions {
+  /** Output bins [pooledH, pooledW]. */
+  readonly output: readonly [number, number];
+  /** Box coordinates × spatialScale = feature-map coordinates (1/stride: 1/16 for patch 16). */
+  readonly spatialScale: number;
+  /** Samples per bin side; ≤ 0 = adaptive, ceil(roi_size / pooled). */
+  readonly samplingRatio?: number;
+  /** true = shift boxes by −0.5 pixel (Detectron2's "aligned"); false = torchvision's default, as AVA's reference. */
+  readonly aligned?: boolean;
+}
+
+/**
+ * ROIAlign with torchvision's semantics, forward and backward in the addon
+ * (native/src/ops/roi_align.cc): `features` [N, C, H, W] (float32 or float64), `rois` [K, 5] rows
+ * (batch_index, x1, y1, x2, y2) in input pixels → [K, C, pooledH, pooledW]. Differentiable in
+ * `features` (the boxes are data).
+ */
+export function roiAlign(features: Tensor, rois: Tensor, o: RoiAlignOptions): Tensor {
+  return new Tensor(ops.roiAlign(features.handle, rois.handle, o.output[0], o.output[1], o.spatialScale, o.samplingRatio ?? 0, o.aligned ?? false));
+}

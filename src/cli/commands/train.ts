@@ -12,12 +12,12 @@ import { finetuneOptions, pretrainOptions } from "../options/training.ts";
 /** What every training command takes besides its run options: decoder, device, JSON summary. */
 export const trainingCommandOptions = { ...decoderOption, ...deviceOption, ...jsonOutputOption("the run summary") };
 
-function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string; badFiles?: string[] }, json: boolean): void {
+function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string | null; bestCheckpoint: string | null; best: number | null; runDir: string; badFiles?: string[]; primaryMetric?: string }, json: boolean): void {
   if (json) console.log(JSON.stringify(r));
   else {
     console.log(`${r.stoppedBy === "done" ? "finished" : `stopped (${r.stoppedBy})`} after ${r.steps} updates; run folder ${r.runDir}`);
     if (r.lastCheckpoint) console.log(`  last checkpoint ${r.lastCheckpoint}`);
-    if (r.bestCheckpoint) console.log(`  best checkpoint ${r.bestCheckpoint} (top-1 ${r.best?.toFixed(4)})`);
+    if (r.bestCheckpoint) console.log(`  best checkpoint ${r.bestCheckpoint} (${r.primaryMetric ?? "top-1"} ${r.best?.toFixed(4)})`);
     console.log(`  metrics ${r.runDir}/metrics.jsonl, curves ${r.runDir}/curves.svg`);
     const bad = r.badFiles ?? [];
     if (bad.length) {
@@ -32,7 +32,7 @@ function summary(r: { steps: number; stoppedBy: string; lastCheckpoint: string |
  * built: the warm-up fits the run, the run folder can be written. The decoder becomes this
  * process's (and its loader workers') video reader. The device goes on to the trainer.
  */
-export function runOptions<O extends { decoder?: string; device: string; json: boolean; config?: string; epochs: number; warmupEpochs: number; out: string }>(
+export function runOptions<O extends { decoder?: string; device?: string; json: boolean; config?: string; epochs: number; warmupEpochs: number; out: string }>(
   options: O,
 ): Omit<O, "decoder" | "json" | "config"> {
   const { decoder, json: _json, config: _config, ...run } = options;

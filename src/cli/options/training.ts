@@ -13,7 +13,7 @@ import { dataLoadingOptions } from "./groups.ts";
 import { NON_NEGATIVE, POSITIVE, POSITIVE_INT, type Range } from "./ranges.ts";
 import { choice, flag, list, number, text, type OptionSpec } from "./schema.ts";
 
-interface About {
+export interface About {
   description: string;
   valueName?: string;
   /** For options whose default is null (unset): what a value is. */
@@ -114,7 +114,7 @@ function specOf(key: TrainingKey, dflt: any): OptionSpec<unknown> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function specOfAbout(about: About, dflt: any, key: TrainingKey): OptionSpec<unknown> {
+export function specOfAbout(about: About, dflt: any, key: string): OptionSpec<unknown> {
   const common = { description: about.description, ...(about.valueName ? { valueName: about.valueName } : {}), ...(about.range ? { range: about.range } : {}) };
   if (about.choices) return choice(about.choices, { ...common, default: dflt });
   if (typeof dflt === "boolean") return flag(about.description, dflt);
@@ -122,6 +122,26 @@ function specOfAbout(about: About, dflt: any, key: TrainingKey): OptionSpec<unkn
   if (typeof dflt === "number" || (dflt === null && about.kind === "number")) return number({ ...common, default: dflt });
   if (typeof dflt === "string" || (dflt === null && about.kind === "text")) return text({ ...common, default: dflt, ...(dflt === "" ? { required: true } : {}) });
   throw new Error(`training option ${key}: give its kind (default ${JSON.stringify(dflt)})`);
+}
+
+/**
+ * The option schema of another defaults table (detection, its synthetic set): each key described
+ * by `about`, or by the training table when it is a training option (epochs, lr, model…).
+ */
+export function optionsOf<D extends Record<string, unknown>>(defaults: D, about: Partial<Record<keyof D, string | About | OptionSpec<unknown>>>): { [K in keyof D]: OptionSpec<D[K]> } {
+  return Object.fromEntries(
+    Object.entries(defaults).map(([k, v]) => {
+      const own = about[k as keyof D];
+      if (own === undefined) {
+        if (!(k in ABOUT)) throw new Error(`option ${k}: no description (add it to the command's table)`);
+        return [k, specOf(k as TrainingKey, v)];
+      }
+      if (typeof own === "string") return [k, specOfAbout({ description: own }, v, k)];
+      const entry = own as About | OptionSpec<unknown>;
+      if ("parse" in entry) return [k, { ...entry, default: v }];
+      return [k, specOfAbout(entry, v, k)];
+    }),
+  ) as { [K in keyof D]: OptionSpec<D[K]> };
 }
 
 /** The option schema of a training command: one spec per key of its defaults, typed as they are. */

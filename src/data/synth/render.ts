@@ -55,6 +55,16 @@ const HALF_PLANES: Record<Exclude<ShapeKind, "disc">, HalfPlane[]> = {
  * renders exactly as it appears in the full clip.
  */
 export function renderScene(scene: Scene, indices?: readonly number[]): Clip {
+  return renderScenes([scene], indices);
+}
+
+/**
+ * Several actors in one video (the detection set): the background and distractor of `scenes[0]`,
+ * then the actor of every scene, drawn in order (later ones in front), each moving as its own
+ * scene says.
+ */
+export function renderScenes(scenes: readonly Scene[], indices?: readonly number[]): Clip {
+  const scene = scenes[0]!;
   const { width, height } = scene;
   const ts = indices ?? Array.from({ length: scene.frames }, (_, t) => t);
   for (const t of ts) {
@@ -71,11 +81,27 @@ export function renderScene(scene: Scene, indices?: readonly number[]): Clip {
       const b = 1 + d.pulseAmp * Math.sin((2 * Math.PI * t) / d.pulsePeriod + d.pulsePhase);
       drawShape(work, width, height, d.shape, d.x, d.y, d.angle, d.r, [d.color[0] * b, d.color[1] * b, d.color[2] * b]);
     }
-    const a = actorAt(scene, t);
-    drawShape(work, width, height, scene.actor.shape, a.x, a.y, a.angle, a.r, scene.actor.color);
+    for (const sc of scenes) {
+      const a = actorAt(sc, t);
+      drawShape(work, width, height, sc.actor.shape, a.x, a.y, a.angle, a.r, sc.actor.color);
+    }
     quantize(work, data.subarray(k * frameBytes, (k + 1) * frameBytes), scene.noise, new Rng(frameNoiseSeed(scene.noiseSeed, t)));
   });
   return { data, frames: ts.length, height, width };
+}
+
+/**
+ * The tight pixel extent [x1, y1, x2, y2] of an actor shape of radius r at `angle` centred at
+ * (cx, cy): the rotated polygon's corners (a disc: the circle's square).
+ */
+export function shapeExtent(shape: ShapeKind, cx: number, cy: number, angle: number, r: number): [number, number, number, number] {
+  if (shape === "disc") return [cx - r, cy - r, cx + r, cy + r];
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  // Shape coordinates (u, v) map to screen as (cx + r(u cos − v sin), cy + r(u sin + v cos)).
+  const xs = POLYGONS[shape].map(([u, v]) => cx + r * (u * cos - v * sin));
+  const ys = POLYGONS[shape].map(([u, v]) => cy + r * (u * sin + v * cos));
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
 /** Gradient plus gratings, as float RGB (0..255, not yet clamped). */
