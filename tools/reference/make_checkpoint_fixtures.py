@@ -37,19 +37,7 @@ ns = {"__name__": "videomae_reference_defs", "__file__": os.path.join(HERE, "vid
 exec(compile(defs, "videomae_reference.py", "exec"), ns)
 VisionTransformer = ns["VisionTransformer"]
 
-manifest = json.load(open(os.path.join(FIX, "models/reference.json")))
-blob = np.fromfile(os.path.join(FIX, "models/reference.bin"), dtype="<f4")
-
-
-def ref(name):
-    e = manifest["tensors"][name]
-    n = int(np.prod(e["shape"])) if e["shape"] else 1
-    return torch.from_numpy(blob[e["offset"] : e["offset"] + n].copy()).reshape(e["shape"])
-
-
-def state_dict(case):
-    prefix = f"{case}/sd/"
-    return OrderedDict((k[len(prefix):], ref(k)) for k in manifest["tensors"] if k.startswith(prefix))
+from reference_weights import manifest, ref, state_dict  # noqa: E402 (beside this script)
 
 
 def main():

@@ -30,19 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "../../test/fixtures")
 OUT = os.path.join(FIX, "hf")
 
-manifest = json.load(open(os.path.join(FIX, "models/reference.json")))
-blob = np.fromfile(os.path.join(FIX, "models/reference.bin"), dtype="<f4")
-
-
-def ref(name):
-    e = manifest["tensors"][name]
-    n = int(np.prod(e["shape"])) if e["shape"] else 1
-    return torch.from_numpy(blob[e["offset"] : e["offset"] + n].copy()).reshape(e["shape"])
-
-
-def state_dict(case):
-    prefix = f"{case}/sd/"
-    return OrderedDict((k[len(prefix):], ref(k)) for k in manifest["tensors"] if k.startswith(prefix))
+from reference_weights import manifest, ref, state_dict  # noqa: E402 (beside this script)
 
 
 # Inside a block: official name -> transformers name.
