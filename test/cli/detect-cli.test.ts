@@ -68,7 +68,7 @@ describe("detection workflow (CLI)", () => {
     const r = run("detect-eval", "--checkpoint", "x", "--proposals", "p.csv", "--videos", "v", "--gt", "g.csv");
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--gt needs --label-map/);
-    const d = run("detect", "--checkpoint", "x");
+    const d = run("detect", "--checkpoint", "x", "--boxes", "0,0,1,1");
     assert.equal(d.status, 2);
     assert.match(d.stderr, /give the VIDEO first/);
   });

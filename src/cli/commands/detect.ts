@@ -76,9 +76,9 @@ each box's --top actions into a PNG.`,
   options: { ...detectVideoOptions, ...jsonOutputOption("the people and their actions") },
   operands: true,
   async run(v, operands) {
-    if (operands.length !== 1) throw new UsageError("give one VIDEO: videomae detect VIDEO --checkpoint CKPT --boxes …");
+    if (operands.length !== 1) throw new UsageError("give the VIDEO first: videomae detect VIDEO --checkpoint CKPT --boxes …");
     const { json, config: _file, ...config } = v as typeof v & { config?: string }; // --config FILE.json was merged already
-    const r = await detectVideo(operands[0]!, config);
+    const r = await detectVideo(operands[0]!, { ...config, videos: "", videoExt: "" });
     if (json) console.log(JSON.stringify(r));
     else {
       r.people.forEach((p, i) => console.log(`person ${i + 1} [${p.box.map((x) => x.toFixed(3)).join(", ")}]: ${p.actions.map((a) => `${a.name} ${(100 * a.score).toFixed(1)}%`).join(", ")}`));

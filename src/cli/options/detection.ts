@@ -59,7 +59,9 @@ export const detectEvalOptions = optionsOf(DETECT_EVAL_DEFAULTS, {
   ...ABOUT,
   out: { valueName: "DIR", description: "where detections.csv, report.txt and report.json go" },
 } as Record<string, string | About>);
-export const detectVideoOptions = optionsOf(DETECT_VIDEO_DEFAULTS, ABOUT);
+/** `detect VIDEO`: the video is the operand, so the folder options of the data sets are not asked for. */
+const { videos: _videos, videoExt: _videoExt, ...detectVideoDefaults } = DETECT_VIDEO_DEFAULTS;
+export const detectVideoOptions = optionsOf(detectVideoDefaults, ABOUT);
 export const detectSynthOptions = optionsOf(
   { ...SYNTH_DETECTION_DEFAULTS, out: "" },
   { ...ABOUT, fps: { range: POSITIVE, description: "frame rate of the videos" }, out: { valueName: "DIR", description: "folder of the synthetic set" } } as Record<string, string | About>,
