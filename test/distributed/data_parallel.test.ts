@@ -81,8 +81,11 @@ describe("data-parallel training (gloo, loopback)", () => {
     assert.equal(distEnvFrom({}), null);
     assert.equal(distEnvFrom({ WORLD_SIZE: "1", RANK: "0" }), null);
     assert.deepEqual(distEnvFrom({ WORLD_SIZE: "4", RANK: "3", LOCAL_RANK: "1", MASTER_ADDR: "10.0.0.1", MASTER_PORT: "29400" }), {
-      rank: 3, worldSize: 4, localRank: 1, masterAddr: "10.0.0.1", masterPort: 29400, timeoutMs: 300_000,
+      rank: 3, worldSize: 4, localRank: 1, masterAddr: "10.0.0.1", masterPort: 29400, timeoutMs: 300_000, backend: "auto",
     });
+    // `videomae launch --backend` passes the collective backend on.
+    assert.equal(distEnvFrom({ WORLD_SIZE: "2", RANK: "0", VIDEOMAE_DIST_BACKEND: "nccl" })!.backend, "nccl");
+    assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", VIDEOMAE_DIST_BACKEND: "mpi" }), /VIDEOMAE_DIST_BACKEND=mpi is not one of auto, nccl, gloo/);
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2" }), /RANK is not set/);
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "2" }), /RANK=2 is not below WORLD_SIZE=2/);
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", MASTER_PORT: "http" }), /MASTER_PORT=http/);
