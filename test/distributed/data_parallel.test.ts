@@ -13,6 +13,8 @@ import { before, describe, test } from "node:test";
 import { generateSynthDataset } from "../../src/data/synth/dataset.ts";
 import { freePort } from "../../src/distributed/launch.ts";
 import { distEnvFrom } from "../../src/distributed/env.ts";
+import { DataParallel } from "../../src/distributed/data_parallel.ts";
+import { ncclAvailable } from "../../src/torch/index.ts";
 import { loadCheckpoint, MetricsLog } from "../../src/train/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vm-dist-"));
@@ -86,6 +88,10 @@ describe("data-parallel training (gloo, loopback)", () => {
     // `videomae launch --backend` passes the collective backend on.
     assert.equal(distEnvFrom({ WORLD_SIZE: "2", RANK: "0", VIDEOMAE_DIST_BACKEND: "nccl" })!.backend, "nccl");
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", VIDEOMAE_DIST_BACKEND: "mpi" }), /VIDEOMAE_DIST_BACKEND=mpi is not one of auto, nccl, gloo/);
+    // Asking for NCCL from a build without it fails before any rendezvous, saying what to build.
+    if (!ncclAvailable()) {
+      assert.throws(() => DataParallel.fromEnv({ WORLD_SIZE: "2", RANK: "0", MASTER_PORT: "29999", VIDEOMAE_DIST_BACKEND: "nccl" }), /has no NCCL/);
+    }
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2" }), /RANK is not set/);
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "2" }), /RANK=2 is not below WORLD_SIZE=2/);
     assert.throws(() => distEnvFrom({ WORLD_SIZE: "2", RANK: "0", MASTER_PORT: "http" }), /MASTER_PORT=http/);
