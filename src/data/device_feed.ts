@@ -10,8 +10,7 @@
  *
  * `waitSeconds` on each item is how long the step waited for the loader (starvation shows there).
  */
-import { ops } from "../torch/native.ts";
-import { Tensor, type Device } from "../torch/index.ts";
+import { toDeviceAll, type Device, type Tensor } from "../torch/index.ts";
 import type { Batch } from "./collate.ts";
 
 export interface DeviceBatch {
@@ -30,7 +29,7 @@ function toDevice(batch: Batch, device: Device): Omit<DeviceBatch, "waitSeconds"
   if (!batch.video) throw new TypeError("feedDevice needs batches with tensors (a loader built with tensors: true)");
   if (device === "cpu") return { batch, video: batch.video, label: batch.label, dispose: () => batch.dispose() };
   const host = [batch.video, ...(batch.label ? [batch.label] : [])].map((t) => t.pinMemory());
-  const moved = (ops.toDeviceAll(host.map((t) => t.handle), device, true) as unknown[]).map((h) => new Tensor(h as never));
+  const moved = toDeviceAll(host, device, { nonBlocking: true });
   // The pinned copies must outlive the asynchronous copies: the side stream finished reading them
   // once the moved tensors are used (the compute stream waits for it), so they are freed then.
   const [video, label] = moved as [Tensor, Tensor | undefined];

@@ -10,7 +10,8 @@
  * scripts/gpu-check.sh with a pip torch); with Debian's CPU libtorch every CUDA request is an error
  * that says so.
  */
-import { ops } from "./native.ts";
+import { ops, type NativeHandle } from "./native.ts";
+import { Tensor } from "./tensor.ts";
 
 /** A concrete device. */
 export type Device = "cpu" | "cuda" | `cuda:${number}`;
@@ -86,6 +87,15 @@ export function resolveDevice(spec: string = "auto"): Device {
 /** The device type, as autocast wants it: "cpu" or "cuda". */
 export function deviceType(d: Device): "cpu" | "cuda" {
   return d === "cpu" ? "cpu" : "cuda";
+}
+
+/**
+ * Copies of `tensors` on `device`. On a GPU the copies run on a side stream that the compute
+ * stream waits for before it uses them; from pinned host memory (Tensor.pinMemory) with
+ * `nonBlocking` the call returns before they finish, so they overlap the work already queued.
+ */
+export function toDeviceAll(tensors: Tensor[], device: Device, opts: { nonBlocking?: boolean } = {}): Tensor[] {
+  return (ops.toDeviceAll(tensors.map((t) => t.handle), device, opts.nonBlocking ?? false) as NativeHandle[]).map((h) => new Tensor(h));
 }
 
 /** Waits for the device's queued work (for timing); nothing on the CPU. */

@@ -9,6 +9,7 @@ export {
   describeDevice,
   deviceType,
   isDeviceSpec,
+  toDeviceAll,
   DeviceError,
   type Device,
   type DeviceSpec,

@@ -194,13 +194,9 @@ class RoiAlign : public torch::autograd::Function<RoiAlign> {
 
 OpRegistrar roiOps({
     // roiAlign(features [N,C,H,W], rois [K,5], pooledH, pooledW, spatialScale, samplingRatio, aligned) -> [K,C,pooledH,pooledW]
-    {"roiAlign", [](const Args& a) { return a.ret(RoiAlign::apply(a.t(0), a.t(1), a.i(2), a.i(3), a.d(4), a.i(5), a.b(6))); }},
-    // roiAlignBackward(grad [K,C,PH,PW], rois, N, C, H, W, spatialScale, samplingRatio, aligned) -> [N,C,H,W]: the raw kernel, for tests
-    {"roiAlignBackward", [](const Args& a) {
-       const at::Tensor& grad = a.t(0);
-       TORCH_CHECK(grad.dim() == 4, "roiAlignBackward: grad must be [K, C, PH, PW]");
-       const RoiGeometry g{a.i(2), a.i(3), a.i(4), a.i(5), a.t(1).size(0), grad.size(2), grad.size(3), a.d(6), a.i(7), a.b(8)};
-       return a.ret(vm::backward(g, grad, a.t(1), grad.scalar_type()));
+    {"roiAlign", [](const Args& a) {
+       requireCpu(a.t(0), "roiAlign");
+       return a.ret(RoiAlign::apply(a.t(0), a.t(1), a.i(2), a.i(3), a.d(4), a.i(5), a.b(6)));
      }},
 });
 
