@@ -58,7 +58,7 @@ describe("detection workflow (CLI)", () => {
     assert.match(readFileSync(join(ev, "report.txt"), "utf8"), /frame-mAP@0\.5: .*\n +1 move_up +AP/);
 
     const png = join(dir, "pic.png");
-    const d = run("detect", join(data, "videos", "synth_val_0000.mp4"), "--checkpoint", ckpt, "--boxes", "0.1,0.1,0.4,0.5;0.5,0.5,0.9,0.9,0.95", "--time", "2", ...dataOpts, "--sampling-rate", "2", "--png", png);
+    const d = run("detect", join(data, "videos", "synth_val_0000.mp4"), "--checkpoint", ckpt, "--boxes", "0.1,0.1,0.4,0.5;0.5,0.5,0.9,0.9,0.95", "--time", "2", ...dataOpts.slice(2), "--sampling-rate", "2", "--png", png); // the VIDEO operand, no --videos
     assert.equal(d.status, 0, d.stderr);
     assert.match(d.stdout, /person 2 \[0\.500, 0\.500, 0\.900, 0\.900\]: \w+ \d/);
     assert.deepEqual([...readFileSync(png).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(""), "PNG");
