@@ -10,12 +10,12 @@
 # Options (environment):
 #   VIDEOMAE_PYTHON   the Python with a CUDA torch (default /opt/torch/.venv/bin/python3, else python3)
 #   GPU_CHECK_BATCH   clips per step in the benchmark (default 32)
-#   GPU_CHECK_SKIP    space-separated steps to skip: build tests bench
+#   GPU_CHECK_SKIP    space-separated steps to skip: build tests dist bench
 #   OUT               where the logs go (the device tool sets it; default /tmp/gpu-check)
 #
 # Each step appends to $OUT/gpu-check.log; the script goes on after a failed step and exits
 # non-zero at the end if any failed, so one run shows everything. Extending it: add a step
-# function and a line to STEPS (issue 18 adds the 2-process NCCL run here).
+# function and a `run_step NAME FUNCTION` line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -88,7 +88,26 @@ tests() {
 }
 run_step tests tests
 
-# ---- 3. ViT-B on the GPU, ours vs PyTorch eager / compiled -----------------------------------
+# ---- 3. two ranks: NCCL with 2 GPUs, else gloo on CUDA tensors sharing GPU 0 --------------------
+# test/distributed/overlap_worker.ts on each rank: a tiny pre-training model's gradients averaged
+# after backward, overlapped with backward, and overlapped with checkpointed blocks must be equal
+# (exactly: with 2 ranks every element is a + b), and equal on both ranks.
+dist() {
+  local gpus backend envs=()
+  gpus=$("$py" -c 'import torch; print(torch.cuda.device_count())')
+  if ((gpus >= 2)); then backend=nccl; else backend=gloo; envs=(DIST_CHECK_DEVICE=cuda:0); fi
+  echo "2 ranks, backend $backend ($gpus GPU(s))"
+  env "${envs[@]}" node bin/videomae.mjs launch --nproc-per-node 2 --backend "$backend" --timeout 120 -- \
+    node --import tsx test/distributed/overlap_worker.ts | tee "$OUT/dist.jsonl"
+  node -e '
+    const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").map((l) => l.replace(/^\[rank \d+\] /, "")).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const ok = rows.length === 2 && rows.every((r) => r.overlapDiff === 0 && r.checkpointDiff === 0) && rows[0].checksum === rows[1].checksum;
+    console.log(ok ? "gradients equal on both ranks, overlapped and checkpointed alike" : "MISMATCH: " + JSON.stringify(rows));
+    process.exit(ok ? 0 : 1);' "$OUT/dist.jsonl"
+}
+run_step dist dist
+
+# ---- 4. ViT-B on the GPU, ours vs PyTorch eager / compiled -----------------------------------
 bench() {
   node bin/videomae.mjs bench --device cuda --batch "${GPU_CHECK_BATCH:-32}" --reps 5 --out "$OUT/bench-gpu.json"
 }
