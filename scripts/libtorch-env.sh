@@ -42,7 +42,7 @@ root="$base/$flavour"
 mirror="${VIDEOMAE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # What every flavour needs: a compiler, Node 20 with its headers and node-gyp, FFmpeg's libraries
 # for the in-process decoder, gloo's headers for c10d, and the ffmpeg programs the tests use.
-common=(build-essential python3 pkg-config nodejs libnode-dev node-gyp ffmpeg
+common=(build-essential python3 pkg-config nodejs npm libnode-dev node-gyp ffmpeg
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ca-certificates)
 
 log() { echo "[libtorch-env $flavour] $*" >&2; }

@@ -77,6 +77,12 @@ inline at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tenso
 #endif
 }
 
+// Non-overlapping 3-D convolutions (stride = kernel, no padding: the patch embedding) on the CPU
+// as a matrix product: libtorch 2.6's conv3d gives a wrong float32 input gradient for small
+// kernels (seen with Debian trixie's build: kernel (2, 6, 6), error O(1) against float64). 1.13
+// keeps ATen's conv3d.
+constexpr bool kConv3dPatchesAsMatmul = VM_TORCH_AT_LEAST(2, 0);
+
 // ATen's fused AdamW (one kernel over all parameters): CUDA from 2.0, also CPU from 2.4. `steps`
 // are 0-d float tensors on the parameters' device, incremented by the kernel's caller.
 constexpr bool kHasFusedAdamW = VM_TORCH_AT_LEAST(2, 0);

@@ -3,7 +3,7 @@
  * checked. Frame i is 64×48 (by default) with 8 full-height vertical bars; bar b is white when
  * bit (7 − b) of i is set (bar 0 = most significant bit), black otherwise.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +39,18 @@ export function indexFrames(n: number, width = W, height = H): Buffer {
 }
 
 /** Runs ffmpeg with `input` on stdin; rejects with its stderr on failure. */
+/**
+ * The ffmpeg arguments that copy `input` to `output` with a display matrix rotating it `clockwise`
+ * degrees (what phones write). ffmpeg ≤ 5 turned the `rotate` metadata tag into one; from 6 on
+ * the tag is only text and the input option -display_rotation (counter-clockwise) sets it.
+ */
+export function rotatedCopyArgs(input: string, output: string, clockwise: number, codec: string[] = ["-c", "copy"]): string[] {
+  const major = Number(/ffmpeg version n?(\d+)/.exec(spawnSync("ffmpeg", ["-version"], { encoding: "utf8" }).stdout ?? "")?.[1] ?? 0);
+  return major >= 6
+    ? ["-display_rotation", String(-clockwise), "-i", input, ...codec, output]
+    : ["-i", input, ...codec, "-metadata:s:v", `rotate=${clockwise}`, output];
+}
+
 export function ffmpeg(args: string[], input?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args], { stdio: [input ? "pipe" : "ignore", "ignore", "pipe"] });

@@ -11,7 +11,7 @@ import { FrameIndexError, VideoDecodeError, VideoError, VideoFileNotFoundError }
 import { FfmpegReader } from "../../src/video/ffmpeg-reader.ts";
 import { LibavReader, libavAvailable, parseSeconds } from "../../src/video/libav-reader.ts";
 import type { ResizeSpec, WindowClip } from "../../src/video/reader.ts";
-import { clipIndices, encodeIndexVideo, ffmpeg, MJPEG, tempDir, X264 } from "./fixtures.ts";
+import { clipIndices, encodeIndexVideo, ffmpeg, MJPEG, rotatedCopyArgs, tempDir, X264 } from "./fixtures.ts";
 
 const skip = libavAvailable() ? false : "the addon was built without FFmpeg's libraries";
 const { dir, cleanup } = tempDir("libav");
@@ -55,10 +55,10 @@ before(async () => {
   ]);
   await Promise.all([
     ffmpeg(["-i", file("h264.mp4"), "-c", "copy", file("h264.ts")]),
-    ffmpeg(["-i", file("h264.mp4"), "-c", "copy", "-metadata:s:v", "rotate=90", file("rot90.mp4")]),
-    ffmpeg(["-i", file("h264.mp4"), "-c", "copy", "-metadata:s:v", "rotate=180", file("rot180.mp4")]),
-    ffmpeg(["-i", file("h264.mp4"), "-c", "copy", "-metadata:s:v", "rotate=270", file("rot270.mp4")]),
-    ffmpeg(["-i", file("mjpeg.avi"), "-c:v", "mjpeg", "-pix_fmt", "yuvj422p", "-metadata:s:v", "rotate=90", file("mjpeg422-rot90.mov")]),
+    ffmpeg(rotatedCopyArgs(file("h264.mp4"), file("rot90.mp4"), 90)),
+    ffmpeg(rotatedCopyArgs(file("h264.mp4"), file("rot180.mp4"), 180)),
+    ffmpeg(rotatedCopyArgs(file("h264.mp4"), file("rot270.mp4"), 270)),
+    ffmpeg(rotatedCopyArgs(file("mjpeg.avi"), file("mjpeg422-rot90.mov"), 90, ["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"])),
     ffmpeg(["-f", "lavfi", "-i", "sine=d=3.2", "-i", file("h264.mp4"), "-map", "0:a", "-map", "1:v", "-c:v", "copy", "-c:a", "aac", file("audio-first.mp4")]),
   ]);
   writeFileSync(file("empty.mp4"), "");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { FfmpegReader } from "../../src/video/ffmpeg-reader.ts";
-import { clipIndices, encodeIndexVideo, ffmpeg, MJPEG, READERS, tempDir, X264 } from "./fixtures.ts";
+import { clipIndices, encodeIndexVideo, ffmpeg, MJPEG, READERS, rotatedCopyArgs, tempDir, X264 } from "./fixtures.ts";
 
 const { dir, cleanup } = tempDir("reader");
 const file = (name: string) => join(dir, name);
@@ -32,8 +32,8 @@ before(async () => {
     ffmpeg(["-i", file("h264.mp4"), "-c", "copy", file("clip:1 it's 100%.mp4")]),
     // Audio as stream 0, video as stream 1.
     ffmpeg(["-f", "lavfi", "-i", "sine=d=3.2", "-i", file("h264.mp4"), "-map", "0:a", "-map", "1:v", "-c:v", "copy", "-c:a", "aac", file("audio-first.mp4")]),
-    // Rotation metadata (written as a display matrix by ffmpeg 5.x).
-    ffmpeg(["-i", file("h264.mp4"), "-c", "copy", "-metadata:s:v", "rotate=90", file("rotated.mp4")]),
+    // Rotation metadata (a display matrix).
+    ffmpeg(rotatedCopyArgs(file("h264.mp4"), file("rotated.mp4"), 90)),
   ]);
 });
 after(cleanup);
