@@ -136,14 +136,15 @@ describe("structure (spec §6.2)", () => {
 
   test("drop-path rates are torch.linspace's float32 values, first block 0, last the full rate", () => {
     // The goldens come from PyTorch 1.13. Later libtorch versions compute linspace's second half
-    // another way (from the start, not back from the end), so there each value may be one float32
-    // ulp off — the official code run with that torch gets the same values as ours.
+    // another way (start + i·step rather than end − (n−1−i)·step): each is one float32 product and
+    // one sum, so the two can differ by up to two ulps of the value — the official code run with
+    // that torch gets the same values as ours.
     const exact = native.buildInfo().torchVersion.startsWith("1.");
     const ulp = (v: number) => (v === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(v))) - 23));
     for (const { rate, depth, values } of manifest.drop_path_rates) {
       const got = dropPathRates(rate, depth);
       if (exact) assert.deepEqual(got, values, `${rate}/${depth}`);
-      else got.forEach((v, i) => assert.ok(Math.abs(v - values[i]!) <= ulp(values[i]!), `${rate}/${depth}[${i}]: ${v} vs ${values[i]}`));
+      else got.forEach((v, i) => assert.ok(Math.abs(v - values[i]!) <= 2 * ulp(values[i]!), `${rate}/${depth}[${i}]: ${v} vs ${values[i]}`));
     }
     const model = new VisionTransformer(createConfig("tiny_test_vit", { depth: 4, dropPathRate: 0.1 }));
     assert.deepEqual(
