@@ -229,7 +229,7 @@ describe("hostile checkpoints: payload globals", () => {
 });
 
 describe("hostile checkpoints in a fresh process", () => {
-  test("every case ends as expected with a typed error naming the file, under 200 MiB peak RSS", GUARD, () => {
+  test("every case ends as expected with a typed error naming the file, under 100 MiB of peak RSS above the runtime's", GUARD, () => {
     const sub = tempDir();
     try {
       const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "hostile_child.ts"), sub.dir], {
@@ -244,7 +244,9 @@ describe("hostile checkpoints in a fresh process", () => {
         assert.equal(l.outcome, l.expect, `${String(l.case)}: ${String(l.message)}`);
         assert.equal(l.typed, true, `${String(l.case)}: untyped error or wrong file: ${String(l.message)}`);
       }
-      assert.ok((peak.maxRssMiB as number) < 200, `peak RSS ${String(peak.maxRssMiB)} MiB`);
+      // The cases claim gigabytes; bounded reading keeps what they add far below that.
+      const added = (peak.maxRssMiB as number) - (peak.baselineMiB as number);
+      assert.ok(added < 100, `peak RSS ${String(peak.maxRssMiB)} MiB, ${added.toFixed(0)} MiB above the runtime's ${Number(peak.baselineMiB).toFixed(0)} MiB`);
     } finally {
       sub.cleanup();
     }

@@ -13,6 +13,10 @@ if (!dir) throw new Error("usage: hostile_child.ts <dir>");
 
 // With --expose-gc, collect between cases so the peak is one case's, not their sum of garbage.
 const gc = (globalThis as { gc?: () => void }).gc;
+// The runtime's own footprint (Node, tsx, the readers' modules) before any case: what the cases
+// add is measured from here (a distribution's Node, e.g. one linked to a shared libnode, starts larger).
+gc?.();
+const baselineMiB = process.memoryUsage().rss / 1048576;
 
 for (const c of HOSTILE_CASES) {
   gc?.();
@@ -36,4 +40,4 @@ for (const c of HOSTILE_CASES) {
   console.log(JSON.stringify({ case: c.name, expect: c.expect, outcome, typed, rssMiB, message }));
 }
 // maxRSS is in kilobytes.
-console.log(JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024, baselineMiB }));
