@@ -2,7 +2,7 @@
 // random generators, and what the machine's GPUs are.
 //
 // Everything here builds against a CPU-only libtorch too: CUDA is reached through ATen's CUDA
-// hooks (a stub that reports no devices when libtorch has no CUDA), and the GPU description
+// hooks (a CPU-only libtorch's hooks report no devices), and the GPU description
 // through the NVIDIA driver's C API opened at run time (libcuda.so.1), so `doctor` can name the
 // GPUs even when the addon's libtorch cannot use them. Only the caching-allocator statistics and
 // the side copy stream need CUDA headers: they are compiled when config.mjs finds a CUDA libtorch
@@ -28,8 +28,8 @@ namespace {
 
 const at::CUDAHooksInterface& cudaHooks() { return at::detail::getCUDAHooks(); }
 
-// Whether this libtorch was built with CUDA: the stub hooks of a CPU-only build throw when asked
-// for the CUDA runtime version.
+// Whether this libtorch was built with CUDA: a CPU-only build's hooks throw when asked for the
+// CUDA runtime version.
 bool cudaBuilt() {
   try {
     (void)cudaHooks().versionCUDART();
