@@ -12,7 +12,9 @@ export function onModelDevice(model: Module, x: Tensor): Tensor {
   return x.device === device ? x : x.toDevice(device);
 }
 
-/** Runs `f` in the given precision on `model`'s device (bf16: autocast, fp32: as is). */
-export function inPrecision<T>(model: Module, precision: "fp32" | "bf16" | undefined, f: () => T): T {
-  return precision === "bf16" ? autocast(f, "bfloat16", deviceType(model.device)) : f();
+/** Runs `f` in the given precision on `model`'s device (bf16/fp16: autocast, fp32: as is). */
+export function inPrecision<T>(model: Module, precision: "fp32" | "bf16" | "fp16" | undefined, f: () => T): T {
+  if (precision === "bf16") return autocast(f, "bfloat16", deviceType(model.device));
+  if (precision === "fp16") return autocast(f, "float16", deviceType(model.device));
+  return f();
 }

@@ -8,7 +8,7 @@
  */
 import { noGrad } from "../torch/autograd.ts";
 import { keep } from "../torch/scope.ts";
-import type { Device } from "../torch/device.ts";
+import { canonicalDevice, type Device } from "../torch/device.ts";
 import { Tensor } from "../torch/tensor.ts";
 
 /** Anything with a one-tensor forward (what Sequential chains). */
@@ -178,7 +178,7 @@ export abstract class Module {
       for (const [, m] of this.namedModules()) {
         const tensors = [...m._params.values(), ...[...m._buffers.values()].map((b) => b.t)];
         for (const t of tensors) {
-          if (t.device === device || (device === "cuda" && t.device === "cuda:0")) continue;
+          if (t.device === canonicalDevice(device)) continue;
           const moved = t.toDevice(device);
           t.grad = undefined;
           t.setData(moved);

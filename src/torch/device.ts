@@ -84,6 +84,11 @@ export function resolveDevice(spec: string = "auto"): Device {
   }
 }
 
+/** The name a tensor reports for `d`: "cuda" is "cuda:0" (no check that the device exists). */
+export function canonicalDevice(d: Device): Device {
+  return d === "cuda" ? "cuda:0" : d;
+}
+
 /** The device type, as autocast wants it: "cpu" or "cuda". */
 export function deviceType(d: Device): "cpu" | "cuda" {
   return d === "cpu" ? "cpu" : "cuda";

@@ -10,6 +10,7 @@ export {
   deviceType,
   isDeviceSpec,
   toDeviceAll,
+  canonicalDevice,
   DeviceError,
   type Device,
   type DeviceSpec,

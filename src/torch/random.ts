@@ -1,5 +1,5 @@
 /** Seedable random streams for tensor-valued randomness (init, dropout, randn...). */
-import type { Device } from "./device.ts";
+import { canonicalDevice, type Device } from "./device.ts";
 import { native, ops, type GeneratorHandle } from "./native.ts";
 import { Tensor, type GeneratorLike } from "./tensor.ts";
 
@@ -26,7 +26,7 @@ export class Generator {
    * has its own generator.
    */
   on(device: Device): Generator {
-    if (device === this.device || (device === "cuda" && this.device === "cuda:0") || (device === "cuda:0" && this.device === "cuda")) return this;
+    if (canonicalDevice(device) === canonicalDevice(this.device)) return this;
     let g = this.onDevice.get(device);
     if (!g) this.onDevice.set(device, (g = new Generator(this.seed, device)));
     return g;

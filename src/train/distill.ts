@@ -23,7 +23,8 @@ import type { ResolvedClsOptions } from "../data/datasets.ts";
 import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { VisionTransformer } from "../models/index.ts";
 import { Linear } from "../nn/index.ts";
-import { autocast, cat, deviceType, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
+import { cat, F, Generator, keep, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.ts";
+import { inPrecision } from "../nn/device.ts";
 import { clipsOf, disposing } from "../data/collate.ts";
 import { batchesOnDevice } from "../data/device_feed.ts";
 import { FINETUNE_DEFAULTS, finetuneData, finetuneMixup, finetuneModel, finetuneOptimizer, labelLoss, mixBatch, validate } from "./finetune.ts";
@@ -116,7 +117,7 @@ export async function distill(
           const r = featuresAndLogits(tm, x);
           return { logits: r.logits.float(), features: r.features.float() };
         });
-        return o.teacherPrecision === "bf16" ? autocast(run, "bfloat16", deviceType(device)) : run();
+        return inPrecision(tm, o.teacherPrecision as "fp32" | "bf16", run);
       });
 
     const Kt = teacherClasses;

@@ -22,8 +22,8 @@ import { backward, discardCheckpoints } from "../nn/checkpoint.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
-import { autocast } from "../torch/autograd.ts";
 import { deviceType } from "../torch/device.ts";
+import { inPrecision } from "../nn/device.ts";
 import { GradScaler } from "../optim/grad_scaler.ts";
 import type { Generator } from "../torch/random.ts";
 import { tidy } from "../torch/scope.ts";
@@ -156,14 +156,11 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     writeFileSync(join(o.runDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");
   }
 
-  // Autocast follows the model's device; fp16 trains with dynamic loss scaling (GPU only).
-  const device = deviceType(o.model.device);
-  if (o.precision === "fp16" && device === "cpu") {
+  // Autocast follows the model's device (inPrecision); fp16 trains with dynamic loss scaling (GPU only).
+  if (o.precision === "fp16" && deviceType(o.model.device) === "cpu") {
     throw new RangeError("--precision fp16 needs a GPU (--device cuda): CPU autocast has no float16; use --precision bf16 on the CPU");
   }
   const scaler = o.precision === "fp16" ? new GradScaler() : null;
-  const withPrecision = <T>(f: () => T): T =>
-    o.precision === "bf16" ? autocast(f, "bfloat16", device) : o.precision === "fp16" ? autocast(f, "float16", device) : f();
   let step = 0;
   let best: number | null = null;
   let lastCheckpoint: string | null = null;
@@ -293,7 +290,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         }
         dist?.beforeBackward(micro === accum - 1); // overlapped all-reduce: only the last micro-batch communicates
         const out = tidy(() => {
-          const r = withPrecision(() => o.lossOf(batch));
+          const r = inPrecision(o.model, o.precision, () => o.lossOf(batch));
           const value = r.loss.item();
           if (!Number.isFinite(value)) {
             discardCheckpoints();
