@@ -17,6 +17,13 @@
       "link_settings": {"libraries": ["-lgomp"]}
     },
     {
+      "target_name": "attention_avx512bf16",
+      "type": "static_library",
+      "sources": ["src/attention_avx512bf16.cc"],
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp", "-fno-math-errno", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx2", "-mfma", "-mprefer-vector-width=512"],
+      "link_settings": {"libraries": ["-lgomp"]}
+    },
+    {
       "target_name": "attention_avx2",
       "type": "static_library",
       "sources": ["src/attention_avx2.cc"],
@@ -25,7 +32,7 @@
     },
     {
       "target_name": "videomae_native",
-      "dependencies": ["attention_avx512", "attention_avx2"],
+      "dependencies": ["attention_avx512", "attention_avx512bf16", "attention_avx2"],
       "sources": [
         "src/addon.cc",
         "src/args.cc",
@@ -37,6 +44,7 @@
         "src/distributed.cc",
         "src/ops_fused.cc",
         "src/ops/roi_align.cc",
+        "src/ops/linear_dnnl.cc",
         "src/video/decoder.cc",
         "src/video/video.cc",
         "src/core/device.cc"

@@ -23,7 +23,16 @@ struct Dims {
   }
 VM_ATTN_DECLARE(avx512)
 VM_ATTN_DECLARE(avx2)
+VM_ATTN_DECLARE(avx512bf16)
 #undef VM_ATTN_DECLARE
+
+// The bfloat16 kernels (attention_bf16.inc), AVX512-BF16 build only: qkv/out/dout bf16 (as
+// uint16_t), lse float32, dqkv a float32 accumulator (zero-initialised); head size d even.
+namespace avx512bf16 {
+void forwardBf16(const Dims& s, float scale, const uint16_t* qkv, uint16_t* out, float* lse);
+void backwardBf16(const Dims& s, float scale, const uint16_t* qkv, const uint16_t* out, const uint16_t* dout,
+                  const float* lse, float* dqkv);
+}  // namespace avx512bf16
 
 }  // namespace attn
 }  // namespace vm

@@ -1,4 +1,5 @@
 /** The printed form of a model benchmark result (the JSON holds every number). */
+import { describeChoices } from "../torch/tune.ts";
 import type { ModelBenchResult, ModelBenchRow, SideResult } from "./models.ts";
 import { table } from "./stats.ts";
 
@@ -31,6 +32,12 @@ export function formatModelBench(res: ModelBenchResult): string {
       `${res.torchBlas?.length ? ` with ${res.torchBlas.find((l) => /openblas/.test(l)) ?? res.torchBlas[0]}` : ""}; ${res.rounds} rounds × ${res.reps} reps per side; ` +
       `load average ${load(res.loadAverage.start)} → ${load(res.loadAverage.end)}`,
     `peak GEMM GFLOP/s (${res.peakGflops.method}): fp32 ${res.peakGflops.fp32.toFixed(0)}, bf16 ${res.peakGflops.bf16.toFixed(0)}`,
+    ...(res.machine
+      ? [
+          `CPU: ${res.machine.cpuModel} [${res.machine.flags.join(" ")}], OpenBLAS core ${res.machine.openblasCoretype ?? "auto"}, libtorch ${res.machine.torchVersion}`,
+          `kernels (${res.kernels.source}${Object.keys(res.kernels.overridden).length ? `; fixed by ${Object.values(res.kernels.overridden).join(", ")}` : ""}): ${describeChoices(res.kernels.choices)}`,
+        ]
+      : []),
     "",
   );
   lines.push(

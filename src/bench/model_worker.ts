@@ -9,6 +9,7 @@
  */
 import { createInterface } from "node:readline";
 import { getNumThreads, gpuMemory, resolveDevice, setNumThreads } from "../torch/index.ts";
+import { ensureKernelChoices } from "../torch/tune.ts";
 import { resetPeakRss, rssBytes, type MemorySample } from "./memory.ts";
 import { buildOurs, makeWorkload, type BenchDtype, type ModelSize, type OursWorkload, type Workload } from "./workloads.ts";
 
@@ -93,6 +94,8 @@ function handle(req: unknown): object {
   const op = typeof req === "object" && req !== null ? (req as { op?: unknown }).op : undefined;
   switch (op) {
     case "hello": {
+      // The kernel choices the bench's parent process tuned (or read) before starting workers.
+      ensureKernelChoices({ cacheOnly: true });
       const threads = Number((req as { threads?: unknown }).threads);
       if (Number.isInteger(threads) && threads > 0) setNumThreads(threads);
       return { torch: "videomae (libtorch addon)", threads: getNumThreads() };

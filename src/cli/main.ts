@@ -38,6 +38,20 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   doctor: async () => (await import("./commands/doctor.ts")).doctorCommand,
 };
 
+/**
+ * Commands that run models on the CPU: before them, the kernel choices of this machine are read
+ * from the tuner's cache or measured once (src/torch/tune.ts, < 5 s). Data-parallel ranks only
+ * read the cache: `launch` tunes before it starts them, so all ranks run the same kernels.
+ */
+const TUNED: ReadonlySet<CommandName> = new Set<CommandName>([
+  "demo", "pretrain", "finetune", "distill", "eval", "predict", "detect-train", "detect-eval", "detect", "extract", "reconstruct", "forward", "launch",
+]);
+
+async function prepareKernels(): Promise<void> {
+  const { ensureKernelChoices } = await import("../torch/tune.ts");
+  ensureKernelChoices({ cacheOnly: process.env.LOCAL_RANK !== undefined, log: (s) => process.stderr.write(`videomae: ${s}\n`) });
+}
+
 /** A command by name (undefined: there is none). */
 export async function loadCommand(name: string): Promise<Command | undefined> {
   return name in LOADERS ? LOADERS[name as CommandName]() : undefined;
@@ -53,7 +67,8 @@ function help(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Environment: VIDEOMAE_NUM_THREADS (default: all cores), LIBTORCH (build-time libtorch prefix),",
+    "Environment: VIDEOMAE_NUM_THREADS (default: all cores, or the kernel tuner's choice), LIBTORCH (build-time libtorch prefix),",
+    "  VIDEOMAE_TUNE=0 (no kernel tuning: static defaults; `videomae doctor --tune` re-measures), VIDEOMAE_BF16_LINEAR, VIDEOMAE_ATTN_ISA/_GEMM/_BF16 (fix one kernel choice),",
     "  RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (data-parallel, as set by `videomae launch` or torchrun), VIDEOMAE_DIST_TIMEOUT (s).",
   ].join("\n");
 }
@@ -76,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    if (TUNED.has(entry.name)) await prepareKernels();
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {

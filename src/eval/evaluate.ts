@@ -9,7 +9,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import { disposing, labelledInputs } from "../data/collate.ts";
 import { Progress } from "../util/progress.ts";
 import { evaluatePredictions, topk, ViewAggregator, type EvalReport } from "./metrics.ts";
-import { inPrecision, onModelDevice } from "../nn/device.ts";
+import { inInferencePrecision, onModelDevice } from "../nn/device.ts";
 
 export interface EvaluateOptions {
   list: string;
@@ -54,7 +54,7 @@ export async function evaluateList(model: VisionTransformer, o: EvaluateOptions)
   try {
     for await (const b of disposing(loader.epoch(0))) {
       const { video, labels } = labelledInputs(b);
-      const logits = noGrad(() => tidy(() => inPrecision(model, o.precision, () => model.forward(onModelDevice(model, video))).float().toFloat32Array()));
+      const logits = noGrad(() => tidy(() => inInferencePrecision(model, o.precision, () => model.forward(onModelDevice(model, video))).float().toFloat32Array()));
       const K = cfg.numClasses;
       for (let r = 0; r < b.size; r++) {
         const id = String(b.entries[r]);

@@ -7,7 +7,7 @@ import { noGrad, tidy } from "../torch/index.ts";
 import type { VideoReader } from "../video/reader.ts";
 import { topk, ViewAggregator } from "./metrics.ts";
 import { videoViews } from "./views.ts";
-import { inPrecision, onModelDevice } from "../nn/device.ts";
+import { inInferencePrecision, onModelDevice } from "../nn/device.ts";
 
 export interface LabelScore {
   label: string;
@@ -47,7 +47,7 @@ export async function predictVideo(
     const logits = noGrad(() =>
       tidy(() => {
         const x = rawToTensor({ dtype: "float32", shape: [1, view.channels, view.frames, view.height, view.width], data: view.data });
-        return inPrecision(vit, o.precision, () => vit.forward(onModelDevice(vit, x))).float().toArray();
+        return inInferencePrecision(vit, o.precision, () => vit.forward(onModelDevice(vit, x))).float().toArray();
       }),
     );
     agg.add(video, 0, logits);

@@ -5,6 +5,7 @@
  */
 import type { Module } from "./module.ts";
 import { autocast, deviceType, type Tensor } from "../torch/index.ts";
+import { inferencePrecision } from "../torch/tune.ts";
 
 /** `x` on `model`'s device (x itself when it is already there; otherwise a copy the caller owns). */
 export function onModelDevice(model: Module, x: Tensor): Tensor {
@@ -17,4 +18,12 @@ export function inPrecision<T>(model: Module, precision: "fp32" | "bf16" | "fp16
   if (precision === "bf16") return autocast(f, "bfloat16", deviceType(model.device));
   if (precision === "fp16") return autocast(f, "float16", deviceType(model.device));
   return f();
+}
+
+/**
+ * {@link inPrecision} for inference: bf16 asked for on a CPU where the kernel tuner measured a bf16
+ * ViT block slower than fp32 runs fp32 instead, saying so once per process (src/torch/tune.ts).
+ */
+export function inInferencePrecision<T>(model: Module, precision: "fp32" | "bf16" | "fp16" | undefined, f: () => T): T {
+  return inPrecision(model, precision && inferencePrecision(precision, deviceType(model.device)), f);
 }

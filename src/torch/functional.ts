@@ -132,8 +132,22 @@ export function packedAttentionReference(qkv: Tensor, heads: number, scale?: num
 }
 
 /** Which instruction set and GEMM the fused attention kernels use on this machine. */
-export function attentionKernelInfo(): { isa: string; gemm: string } {
+export function attentionKernelInfo(): AttentionKernelInfo {
   return ops.attentionKernelInfo();
+}
+
+/** The fused attention's current kernels: instruction set, tile GEMM, and how bf16 inputs are computed. */
+export interface AttentionKernelInfo {
+  isa: "avx2" | "avx512";
+  gemm: "micro" | "blas" | "aten";
+  /** bf16 inputs: "dpbf16" = bf16 dot products (AVX512-BF16), "fp32" = widened to float32. */
+  bf16: "dpbf16" | "fp32";
+  cpu: { avx2: boolean; avx512: boolean; avx512bf16: boolean };
+}
+
+/** Changes one attention kernel choice for later calls (the tuner's; VIDEOMAE_ATTN_* fix them otherwise). Throws if the CPU lacks it. */
+export function setAttentionChoice<K extends "isa" | "gemm" | "bf16">(key: K, value: AttentionKernelInfo[K]): void {
+  ops.setAttentionChoice(key, value);
 }
 
 /**
@@ -163,15 +177,39 @@ export function linearAten(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 /**
  * bf16(x)·bf16(W)ᵀ + bf16(b) with float32 accumulation → bfloat16 [..., out], differentiable;
  * inputs may be float32 or bfloat16 (rounded to bf16 first) and each gradient comes back in its
- * input's dtype. The GEMMs run in float32 on the rounded values (see native/src/ops_bf16.cc).
+ * input's dtype. The GEMMs run by the current route ({@link bf16LinearInfo}): float32 GEMMs on the
+ * rounded values ("sgemm") or bf16 GEMMs through oneDNN ("aten"); see native/src/ops_bf16.cc.
  */
 export function linearBf16(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return new Tensor(ops.linearBf16(x.handle, weight.handle, bias?.handle));
 }
 
-/** Which route autocast's bf16 linears take ("sgemm": {@link linearBf16}; "aten": at::linear in bf16). */
-export function bf16LinearInfo(): { route: "sgemm" | "aten"; amxBf16: boolean; autocastBf16: boolean } {
+/** Which route autocast's bf16 linears ({@link linearBf16}) take: "sgemm" (float32 GEMMs on bf16-rounded operands), "aten" (bf16 GEMMs via ATen/oneDNN) or "dnnl" (oneDNN's bf16 GEMM with float32 results). */
+export function bf16LinearInfo(): { route: Bf16LinearRoute; amxBf16: boolean; autocastBf16: boolean; envOverride: boolean } {
   return ops.bf16LinearInfo();
+}
+
+export type Bf16LinearRoute = "sgemm" | "aten" | "dnnl";
+export type Fp32LinearRoute = "blas" | "dnnl";
+
+/** Sets how later float32 CPU linears (F.linear outside autocast) run: at::linear ("blas") or oneDNN's sgemm ({@link linearF32Dnnl}). */
+export function setFp32LinearRoute(route: Fp32LinearRoute): void {
+  ops.setFp32LinearRoute(route);
+}
+
+/** The float32 linear route, and which oneDNN GEMMs this libtorch exposes (the "dnnl" routes need them). */
+export function linearRoutes(): { fp32: Fp32LinearRoute; dnnl: { sgemm: boolean; gemmBf16: boolean }; fp32EnvOverride: boolean } {
+  return ops.linearRoutes();
+}
+
+/** y = x·Wᵀ + b in float32 through oneDNN's dnnl_sgemm, differentiable (native/src/ops/linear_dnnl.cc). */
+export function linearF32Dnnl(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return new Tensor(ops.linearF32Dnnl(x.handle, weight.handle, bias?.handle));
+}
+
+/** Sets the route of every later bf16 linear (the tuner's choice; VIDEOMAE_BF16_LINEAR otherwise fixes it). */
+export function setBf16LinearRoute(route: Bf16LinearRoute): void {
+  ops.setBf16LinearRoute(route);
 }
 
 /** How {@link roiAlign} samples: torchvision.ops.roi_align's parameters (output size, scale, grid, alignment). */

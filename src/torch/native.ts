@@ -48,7 +48,7 @@ export interface NativeAddon {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** VIDEOMAE_ADDON overrides the compiled addon's path (e.g. a copy kept while native/ is rebuilt). */
-const addonPath = process.env.VIDEOMAE_ADDON || join(root, "native/build/Release/videomae_native.node");
+export const addonPath = process.env.VIDEOMAE_ADDON || join(root, "native/build/Release/videomae_native.node");
 
 export class NativeAddonMissingError extends Error {
   constructor(path: string, cause?: unknown) {

@@ -25,9 +25,18 @@ export const ETA32 = 2 ** -126;
  *   O = PV             |ΔO| ≤ |ΔP|·|V| + (N+4)u · P|V|
  *   D = rowsum(dO∘O),  dP = dO·Vᵀ,  dS = P∘(dP − D)
  *   dQ = s·dS·K, dK = s·dSᵀ·Q, dV = Pᵀ·dO
+ * With `roundedOperands` = v (the bf16 dot-product kernel: v = 2⁻⁸, one bf16 rounding), P and dS are also rounded
+ * (relative v) as operands of their products and the saved output O is rounded before D:
+ *   |ΔO| += v·P|V|,  |ΔD| += v·|dO||O|,  |ΔdV| += v·Pᵀ|dO|,  |ΔdQ| += v·s|dS||K|,  |ΔdK| += v·s|dS|ᵀ|Q|.
  * Returns the bounds in the op's layouts: out [B, N, H·d], grad [B, N, 3·H·d].
  */
-export function attentionErrorBounds(qkv: Tensor, dout: Tensor, heads: number, scale?: number): { out: Tensor; grad: Tensor } {
+export function attentionErrorBounds(
+  qkv: Tensor,
+  dout: Tensor,
+  heads: number,
+  scale?: number,
+  { roundedOperands = 0, roundedOutput = 0 }: { roundedOperands?: number; roundedOutput?: number } = {},
+): { out: Tensor; grad: Tensor } {
   const [B, N, threeD] = qkv.shape as [number, number, number];
   const d = threeD / (3 * heads);
   const s = scale ?? d ** -0.5;
@@ -48,16 +57,17 @@ export function attentionErrorBounds(qkv: Tensor, dout: Tensor, heads: number, s
   const eP = P.mul(rho).add(ETA32);
 
   const O = P.matmul(v);
-  const eO = eP.matmul(abs(v)).add(P.matmul(abs(v)).mul((N + 4) * u)).add(O.abs().mul(u));
+  const r = roundedOperands;
+  const eO = eP.matmul(abs(v)).add(P.matmul(abs(v)).mul((N + 4) * u + r)).add(O.abs().mul(u));
   const D = dO.mul(O).sum(-1, true);
-  const eD = abs(dO).mul(eO).sum(-1, true).add(abs(dO).mul(O.abs()).sum(-1, true).mul((d + 2) * u));
+  const eD = abs(dO).mul(eO).sum(-1, true).add(abs(dO).mul(O.abs()).sum(-1, true).mul((d + 2) * u + roundedOutput));
   const G = dO.matmul(T(v)).sub(D); // dP − D
   const edP = abs(dO).matmul(T(abs(v))).mul((d + 2) * u);
   const dS = P.mul(G);
   const edS = eP.mul(G.abs()).add(P.mul(edP.add(eD))).add(P.mul(G.abs()).mul(2 * u));
-  const edQ = edS.matmul(abs(k)).add(dS.abs().matmul(abs(k)).mul((N + 2) * u)).mul(s);
-  const edK = T(edS).matmul(abs(q)).add(T(dS.abs()).matmul(abs(q)).mul((N + 2) * u)).mul(s);
-  const edV = T(eP).matmul(abs(dO)).add(T(P).matmul(abs(dO)).mul((N + 2) * u));
+  const edQ = edS.matmul(abs(k)).add(dS.abs().matmul(abs(k)).mul((N + 2) * u + r)).mul(s);
+  const edK = T(edS).matmul(abs(q)).add(T(dS.abs()).matmul(abs(q)).mul((N + 2) * u + r)).mul(s);
+  const edV = T(eP).matmul(abs(dO)).add(T(P).matmul(abs(dO)).mul((N + 2) * u + r));
   return {
     out: eO.transpose(1, 2).reshape([B, N, heads * d]),
     grad: stack([edQ, edK, edV], 0).permute([1, 3, 0, 2, 4]).reshape([B, N, 3 * heads * d]),

@@ -3,8 +3,8 @@
  * Tolerances are first-order float32 error bounds (attentionErrorBounds below), not numbers tuned
  * to one machine: any correct float32 kernel — ours with any ISA/GEMM, libtorch's composition
  * with any BLAS — stays inside them.
- * The kernel build and tile GEMM are picked once per process (VIDEOMAE_ATTN_ISA / _GEMM), so the
- * last test re-runs this file in child processes for the other builds.
+ * The kernel build, tile GEMM and bf16 kernel start from VIDEOMAE_ATTN_ISA / _GEMM / _BF16, so
+ * the last test re-runs this file in child processes for the other builds.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -37,9 +37,10 @@ describe("packedAttention (fused)", () => {
   test("reports its kernel", () => {
     const info = F.attentionKernelInfo();
     assert.match(info.isa, /^avx(2|512)$/);
+    assert.equal(info.bf16, process.env.VIDEOMAE_ATTN_BF16 ?? (info.cpu.avx512bf16 && info.isa === "avx512" ? "dpbf16" : "fp32"));
     if (process.env.VIDEOMAE_ATTN_ISA) assert.equal(info.isa, process.env.VIDEOMAE_ATTN_ISA);
     const gemm = process.env.VIDEOMAE_ATTN_GEMM ?? "micro";
-    assert.equal(info.gemm, { micro: "micro-kernels", blas: "blas sgemm", aten: "aten addmm" }[gemm] ?? info.gemm);
+    assert.equal(info.gemm, gemm);
   });
   test("tiny and odd sizes", () => {
     compare(1, 1, 1, 4, 1);
@@ -70,18 +71,53 @@ describe("packedAttention (fused)", () => {
     compare(1, 100, 1, 16, 9, undefined, 30);
     compare(2, 70, 2, 16, 19, undefined, 30);
   });
-  test("bfloat16 input: computed in float32, returned as bfloat16", () => {
+  test("bfloat16 input, forward and backward, within bf16 bounds (the bf16 dot-product kernel where the CPU has it)", () => {
+    // bf16 in and out; with AVX512-BF16 the products take bf16 operands (P and dS rounded to bf16),
+    // otherwise the kernel widens to float32. Either way: the float32 bound, plus the operand
+    // rounding of the bf16 kernel (P, dS, the saved O), plus rounding the results to bf16. Inputs
+    // are bf16 values, so the float64 reference sees exactly what the kernel sees.
+    const info = F.attentionKernelInfo();
+    // rounding a value to bf16 (8-bit significand, nearest even) is off by ≤ 2⁻⁸ relative (= 2·U_BF16)
+    const rounded = info.bf16 === "dpbf16" ? 2 * U_BF16 : 0;
+    for (const [B, N, H, d, seed] of [
+      [1, 1, 1, 4, 50],
+      [2, 5, 3, 8, 51],
+      [1, 37, 2, 16, 52], // odd N: padded key and query pairs
+      [1, 65, 2, 64, 53], // crosses a 64-key tile with one key left (an odd last tile)
+      [2, 130, 3, 24, 54],
+      [1, 257, 1, 64, 55], // 3 forward query tiles, odd key tail
+      [1, 40, 2, 7, 56], // odd head size: the float32 kernel even where bf16 dot products exist
+    ] as const) {
+      tidy(() => {
+        const g = new Generator(seed);
+        const qkv = randn([B, N, 3 * H * d], { generator: g }).mul(1.5).to("bfloat16");
+        const dout = randn([B, N, H * d], { generator: g }).to("bfloat16");
+        const x = qkv.clone().requiresGrad_();
+        const out = F.packedAttention(x, H);
+        assert.equal(out.dtype, "bfloat16");
+        out.backward(dout);
+        assert.equal(x.grad!.dtype, "bfloat16");
+        const x64 = qkv.to("float64").requiresGrad_();
+        const ref = F.packedAttentionReference(x64, H);
+        ref.backward(dout.to("float64"));
+        const bound = attentionErrorBounds(qkv.float(), dout.float(), H, undefined, {
+          roundedOperands: d % 2 === 0 ? rounded : 0,
+          roundedOutput: 2 * U_BF16, // either kernel saves O in bf16 and computes D from it
+        });
+        const tag = `bf16 B${B} N${N} H${H} d${d} (${info.bf16})`;
+        assertWithin(out, ref, bound.out, U_BF16, `forward ${tag}`);
+        assertWithin(x.grad!, x64.grad!, bound.grad, U_BF16, `backward ${tag}`);
+        return undefined;
+      });
+    }
+  });
+  test("the bound catches a wrong bf16 kernel: a 2⁻⁶ relative perturbation of P·V fails it", () => {
     tidy(() => {
-      const qkv = randn([2, 50, 3 * 2 * 16], { generator: new Generator(10) }).to("bfloat16");
-      const out = F.packedAttention(qkv, 2);
-      assert.equal(out.dtype, "bfloat16");
-      // bf16 inputs are exact in float32: the float32 bound plus rounding the result to bf16.
-      const dummyGrad = qkv.float().narrow(2, 0, 32);
-      const bound = attentionErrorBounds(qkv.float(), dummyGrad, 2).out;
-      assertWithin(out, F.packedAttentionReference(qkv.to("float64"), 2), bound, U_BF16, "bf16");
-      const x = qkv.clone().requiresGrad_();
-      F.packedAttention(x, 2).float().sum().backward();
-      assert.equal(x.grad!.dtype, "bfloat16");
+      const g = new Generator(57);
+      const qkv = randn([1, 65, 3 * 2 * 64], { generator: g }).mul(1.5).to("bfloat16");
+      const ref = F.packedAttentionReference(qkv.to("float64"), 2);
+      const bound = attentionErrorBounds(qkv.float(), randn([1, 65, 128], { generator: g }), 2, undefined, { roundedOperands: 2 * U_BF16 });
+      assert.throws(() => assertWithin(ref.mul(1 + 2 ** -6), ref, bound.out, U_BF16, "perturbed"), /bound/);
       return undefined;
     });
   });
@@ -98,6 +134,8 @@ describe("packedAttention (fused), other builds", { skip: process.env.VIDEOMAE_A
     { VIDEOMAE_ATTN_ISA: "avx2" },
     { VIDEOMAE_ATTN_GEMM: "blas" },
     { VIDEOMAE_ATTN_ISA: "avx2", VIDEOMAE_ATTN_GEMM: "aten" },
+    // bf16 inputs widened to float32 (the path of CPUs without AVX512-BF16)
+    { VIDEOMAE_ATTN_BF16: "fp32" },
   ];
   for (const env of builds) {
     test(JSON.stringify(env), () => {

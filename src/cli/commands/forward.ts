@@ -13,7 +13,7 @@ import { ensureWritableFileDir, writingFile } from "../../util/output.ts";
 import { defineCommand, UsageError } from "../command.ts";
 import { architectureOptions, checkpointOption, deviceOption, precisionOption } from "../options/groups.ts";
 import { flag, text } from "../options/schema.ts";
-import { inPrecision, onModelDevice } from "../../nn/device.ts";
+import { inInferencePrecision, onModelDevice } from "../../nn/device.ts";
 
 async function readMask(path: string, what: string): Promise<Uint8Array> {
   const raw = await readNpy(path);
@@ -85,7 +85,7 @@ decoder_depth, decoder_num_heads (others keep ViT-B's values, or those of "model
     model.eval();
     model.to(resolveDevice(v.device));
     const input = onModelDevice(model, rawToTensor(await readNpy(v.input)).float());
-    const run = <T>(f: () => T) => noGrad(() => inPrecision(model, precision, f));
+    const run = <T>(f: () => T) => noGrad(() => inInferencePrecision(model, precision, f));
 
     if (model instanceof VisionTransformer) {
       const out = run(() => tidy(() => (v.features ? model.forwardFeatures(input) : model.forward(input)).float()));
