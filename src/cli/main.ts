@@ -44,7 +44,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
  * read the cache: `launch` tunes before it starts them, so all ranks run the same kernels.
  */
 const TUNED: ReadonlySet<CommandName> = new Set<CommandName>([
-  "demo", "pretrain", "finetune", "distill", "eval", "predict", "detect-train", "detect-eval", "detect", "extract", "reconstruct", "forward", "launch",
+  "demo", "pretrain", "finetune", "distill", "eval", "predict", "detect-train", "detect-eval", "detect", "extract", "reconstruct", "forward", "launch", "bench",
 ]);
 
 async function prepareKernels(): Promise<void> {
