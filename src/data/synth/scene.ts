@@ -34,6 +34,12 @@ export interface SceneSettings {
   noise: number;
   /** Probability that a video has a distractor shape. */
   distractorProb: number;
+  /**
+   * Forces the contrast polarity (true: a light actor on a dark background). The polarity is
+   * still drawn, so the stream stays aligned; the detection set uses this to give every shape of
+   * a video the polarity of the one background it is drawn on.
+   */
+  lightActor?: boolean;
 }
 
 /** A sinusoidal grating added to the background gradient (texture, so motion is visible against it). */
@@ -157,7 +163,8 @@ export function sampleScene(rng: Rng, motion: Motion, s: SceneSettings): Scene {
   const S = s.size;
   // Contrast polarity: a light actor on a dark background or the reverse, so the actor's
   // brightest channel differs from every background channel by at least ~0.35·255.
-  const lightActor = rng.bernoulli(0.5);
+  const drawnPolarity = rng.bernoulli(0.5);
+  const lightActor = s.lightActor ?? drawnPolarity;
   const bgValue: [number, number] = lightActor ? [0.08, 0.33] : [0.67, 0.92];
   const fgValue: [number, number] = lightActor ? [0.7, 0.95] : [0.05, 0.3];
 
