@@ -1,8 +1,11 @@
 // The fused attention op: `packedAttention(qkv [B, N, 3·H·d], heads, scale) → out [B, N, H·d]`,
 // a custom autograd function whose forward and backward run the tiled kernels of
-// attention_kernel.inc (no N×N matrix in memory). float32 compute; bfloat16/float16 inputs are
-// converted to float32 on entry and the output and gradient back to the input dtype.
-// Environment (read once per process): VIDEOMAE_ATTN_ISA=avx2|avx512, VIDEOMAE_ATTN_GEMM=micro|blas|aten.
+// attention_kernel.inc (no N×N matrix in memory). float32 compute, except bfloat16 inputs on CPUs
+// with AVX512-BF16, which take the bf16 dot-product kernels of attention_bf16.inc (bf16 in and
+// out, float32 accumulation and softmax statistics); other low-precision inputs are converted to
+// float32 on entry and the output and gradient back to the input dtype.
+// Initial choices from VIDEOMAE_ATTN_ISA=avx2|avx512, VIDEOMAE_ATTN_GEMM=micro|blas|aten and
+// VIDEOMAE_ATTN_BF16=dpbf16|fp32; the kernel tuner may change them (setAttentionChoice).
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>

@@ -234,8 +234,7 @@ OpRegistrar bf16Ops({
        if (x.is_cpu() && autocastBf16() && at::isFloatingType(x.scalar_type())) {
          return a.ret(linearBf16(x, a.t(1), a.optT(2)));
        }
-       if (x.is_cpu() && fp32DnnlRoute() && x.scalar_type() == at::kFloat && a.t(1).scalar_type() == at::kFloat &&
-           !autocastBf16()) {
+       if (x.is_cpu() && fp32DnnlRoute() && x.scalar_type() == at::kFloat && a.t(1).scalar_type() == at::kFloat) {
          return a.ret(linearF32Dnnl(x, a.t(1), a.optT(2)));
        }
        return a.ret(at::linear(x, a.t(1), a.optT(2)));

@@ -26,3 +26,4 @@ export { Generator, manualSeed, defaultGenerator, generatorState, setGeneratorSt
 export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError, type BlasInfo } from "./native.ts";
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";
 export { ProcessGroup, GradientReducer, GradientReducerError, CollectiveError, distributedAvailable, ncclAvailable, setParentDeathSignal, type ProcessGroupOptions, type ReducerStats } from "./distributed.ts";
+export { ensureKernelChoices, kernelChoicesStatus, describeChoices, type KernelChoices, type TuneStatus, type TuneRecord } from "./tune.ts";

@@ -14,8 +14,8 @@
  * test suite (VIDEOMAE_TEST=1) it neither runs nor reads the cache unless VIDEOMAE_TUNE=1.
  *
  * @example
- *   import { ensureKernelChoices } from "videomae/torch/tune";
- *   const t = ensureKernelChoices();   // cached after the first run on a machine
+ *   import { torch } from "videomae";
+ *   const t = torch.ensureKernelChoices();   // measured once per machine, then read from the cache
  *   t.choices  // { fp32Linear: "dnnl", bf16Linear: "dnnl", attentionIsa: "avx512", attentionGemm: "micro", attentionBf16: "dpbf16", threads: 2, bf16Inference: true }
  */
 import { createHash } from "node:crypto";
@@ -213,93 +213,98 @@ export function measureKernelChoices(log: (s: string) => void = () => {}): TuneR
   const start = currentChoices();
   const g = new Generator(0);
   const rates = {} as TuneRecord["rates"];
+  // tidy: the measurement tensors are freed when it returns
   try {
-    // Threads: all logical CPUs, or one per physical core where SMT doubles them.
-    const threadCands = overrides().threads ? [getNumThreads()] : [...new Set([availableParallelism(), physicalCores()])];
-    const gemmX = randn([1568, 384], { generator: g });
-    const gemmW = randn([1536, 384], { generator: g });
-    const gemmFlop = 2 * 1568 * 384 * 1536;
-    if (threadCands.length > 1) {
-      const s = timeCandidates(threadCands.map(String), (c) => setNumThreads(Number(c)), () => tidy(() => void F.linearAten(gemmX, gemmW).sum().item()));
-      rates.threads = toRates(s, gemmFlop / 1e9);
-    } else rates.threads = { [String(threadCands[0])]: 0 };
-    const threads = Number(argmax(rates.threads));
-    setNumThreads(threads);
-
-    // Attention (float32): ISA with the micro-kernels, then the tile GEMM on the winning ISA.
-    const heads = 2;
-    const N = 784;
-    const attnFlop = (4 * N * N * 64 * heads * 3.5) / 1e9; // forward 2 products, backward 5
-    const qkv = randn([1, N, 3 * heads * 64], { generator: g });
-    const dout = randn([1, N, heads * 64], { generator: g });
-    const info = F.attentionKernelInfo();
-    const isas = info.cpu.avx512 ? (["avx512", "avx2"] as const) : (["avx2"] as const);
-    F.setAttentionChoice("gemm", "micro");
-    rates.attentionIsa = toRates(timeCandidates(isas, (c) => F.setAttentionChoice("isa", c), () => attentionStep(qkv, dout, heads)), attnFlop);
-    F.setAttentionChoice("isa", argmax(rates.attentionIsa) as F.AttentionKernelInfo["isa"]);
-    const gemms = ["micro", "blas", "aten"] as const;
-    rates.attentionGemm = toRates(timeCandidates(gemms, (c) => F.setAttentionChoice("gemm", c), () => attentionStep(qkv, dout, heads)), attnFlop);
-    F.setAttentionChoice("gemm", argmax(rates.attentionGemm) as F.AttentionKernelInfo["gemm"]);
-
-    // bf16 attention: bf16 dot products vs widening to float32 (only where the CPU has them).
-    const qkvB = qkv.to("bfloat16");
-    const doutB = dout.to("bfloat16");
-    const bf16Attn = F.attentionKernelInfo().cpu.avx512bf16 && F.attentionKernelInfo().isa === "avx512" ? (["dpbf16", "fp32"] as const) : (["fp32"] as const);
-    rates.attentionBf16 = toRates(timeCandidates(bf16Attn, (c) => F.setAttentionChoice("bf16", c), () => attentionStep(qkvB, doutB, heads)), attnFlop);
-    F.setAttentionChoice("bf16", argmax(rates.attentionBf16) as F.AttentionKernelInfo["bf16"]);
-
-    // Linears, forward + backward, on a token-rows shape of inference (1568 rows) and of
-    // pre-training's encoder (2 clips × 160 visible tokens).
-    const shapes = [
-      [1568, 384, 1152],
-      [320, 768, 3072],
-    ] as const;
-    const operands = shapes.map(([m, k, n]) => [randn([m, k], { generator: g }).requiresGrad_(), randn([n, k], { generator: g }).requiresGrad_()] as const);
-    const linFlop = shapes.reduce((s, [m, k, n]) => s + 6 * m * k * n, 0) / 1e9;
-    const linStep = (linear: (x: Tensor, w: Tensor) => Tensor) => () =>
-      tidy(() => {
-        for (const [x, w] of operands) {
-          linear(x, w).float().sum().backward();
-          w.grad!.sum().item();
-          x.zeroGrad();
-          w.zeroGrad();
-        }
-        return undefined;
-      });
-    const dnnl = F.linearRoutes().dnnl;
-    const fp32Routes = dnnl.sgemm ? (["blas", "dnnl"] as const) : (["blas"] as const);
-    rates.fp32Linear = toRates(timeCandidates(fp32Routes, (c) => F.setFp32LinearRoute(c), linStep((x, w) => F.linear(x, w))), linFlop);
-    F.setFp32LinearRoute(argmax(rates.fp32Linear) as F.Fp32LinearRoute);
-    const routes = dnnl.gemmBf16 ? (["sgemm", "aten", "dnnl"] as const) : (["sgemm", "aten"] as const);
-    rates.bf16Linear = toRates(timeCandidates(routes, (c) => F.setBf16LinearRoute(c), linStep(F.linearBf16)), linFlop);
-    F.setBf16LinearRoute(argmax(rates.bf16Linear) as F.Bf16LinearRoute);
-
-    // bf16 inference vs float32: one ViT-S block forward on 784 tokens with the winners above.
-    const dim = 384;
-    const bw: Record<string, Tensor> = {
-      n1w: randn([dim], { generator: g }), n1b: randn([dim], { generator: g }), n2w: randn([dim], { generator: g }), n2b: randn([dim], { generator: g }),
-      qkv: randn([3 * dim, dim], { generator: g }).mul(0.05), qkvb: randn([3 * dim], { generator: g }),
-      proj: randn([dim, dim], { generator: g }).mul(0.05), projb: randn([dim], { generator: g }),
-      fc1: randn([4 * dim, dim], { generator: g }).mul(0.05), fc1b: randn([4 * dim], { generator: g }),
-      fc2: randn([dim, 4 * dim], { generator: g }).mul(0.05), fc2b: randn([dim], { generator: g }),
-    };
-    const bx = randn([1, 784, dim], { generator: g });
-    const blockFlop = (2 * 784 * 12 * dim * dim + 4 * 784 * 784 * dim) / 1e9;
-    const precisions = ["bf16", "fp32"] as const;
-    let bf16 = false;
-    const blockSeconds = timeCandidates(
-      precisions,
-      (c) => (bf16 = c === "bf16"),
-      () => tidy(() => void (bf16 ? autocast(() => blockForward(bx, bw, 6)) : blockForward(bx, bw, 6)).float().sum().item()),
-    );
-    rates.bf16Inference = toRates(blockSeconds, blockFlop);
-    const choices: KernelChoices = { ...currentChoices(), threads, bf16Inference: rates.bf16Inference.bf16! > rates.bf16Inference.fp32! };
-    const seconds = (Date.now() - t0) / 1000;
-    log(`tuned kernels in ${seconds.toFixed(1)} s: ${describeChoices(choices)}`);
-    return { version: TUNER_VERSION, key: keyOf(machine), machine, tunedAt: new Date().toISOString(), seconds, choices, rates };
+    return tidy(() => measureAll(g, rates, t0, machine, log));
   } finally {
     applyChoices(start); // measuring leaves the process as it found it; the caller applies the winners
   }
+}
+
+function measureAll(g: Generator, rates: TuneRecord["rates"], t0: number, machine: MachineId, log: (s: string) => void): TuneRecord {
+  // Threads: all logical CPUs, or one per physical core where SMT doubles them.
+  const threadCands = overrides().threads ? [getNumThreads()] : [...new Set([availableParallelism(), physicalCores()])];
+  const gemmX = randn([1568, 384], { generator: g });
+  const gemmW = randn([1536, 384], { generator: g });
+  const gemmFlop = 2 * 1568 * 384 * 1536;
+  if (threadCands.length > 1) {
+    const s = timeCandidates(threadCands.map(String), (c) => setNumThreads(Number(c)), () => tidy(() => void F.linearAten(gemmX, gemmW).sum().item()));
+    rates.threads = toRates(s, gemmFlop / 1e9);
+  } else rates.threads = { [String(threadCands[0])]: 0 };
+  const threads = Number(argmax(rates.threads));
+  setNumThreads(threads);
+
+  // Attention (float32): ISA with the micro-kernels, then the tile GEMM on the winning ISA.
+  const heads = 2;
+  const N = 784;
+  const attnFlop = (4 * N * N * 64 * heads * 3.5) / 1e9; // forward 2 products, backward 5
+  const qkv = randn([1, N, 3 * heads * 64], { generator: g });
+  const dout = randn([1, N, heads * 64], { generator: g });
+  const info = F.attentionKernelInfo();
+  const isas = info.cpu.avx512 ? (["avx512", "avx2"] as const) : (["avx2"] as const);
+  F.setAttentionChoice("gemm", "micro");
+  rates.attentionIsa = toRates(timeCandidates(isas, (c) => F.setAttentionChoice("isa", c), () => attentionStep(qkv, dout, heads)), attnFlop);
+  F.setAttentionChoice("isa", argmax(rates.attentionIsa) as F.AttentionKernelInfo["isa"]);
+  const gemms = ["micro", "blas", "aten"] as const;
+  rates.attentionGemm = toRates(timeCandidates(gemms, (c) => F.setAttentionChoice("gemm", c), () => attentionStep(qkv, dout, heads)), attnFlop);
+  F.setAttentionChoice("gemm", argmax(rates.attentionGemm) as F.AttentionKernelInfo["gemm"]);
+
+  // bf16 attention: bf16 dot products vs widening to float32 (only where the CPU has them).
+  const qkvB = qkv.to("bfloat16");
+  const doutB = dout.to("bfloat16");
+  const bf16Attn = F.attentionKernelInfo().cpu.avx512bf16 && F.attentionKernelInfo().isa === "avx512" ? (["dpbf16", "fp32"] as const) : (["fp32"] as const);
+  rates.attentionBf16 = toRates(timeCandidates(bf16Attn, (c) => F.setAttentionChoice("bf16", c), () => attentionStep(qkvB, doutB, heads)), attnFlop);
+  F.setAttentionChoice("bf16", argmax(rates.attentionBf16) as F.AttentionKernelInfo["bf16"]);
+
+  // Linears, forward + backward, on a token-rows shape of inference (1568 rows) and of
+  // pre-training's encoder (2 clips × 160 visible tokens).
+  const shapes = [
+    [1568, 384, 1152],
+    [320, 768, 3072],
+  ] as const;
+  const operands = shapes.map(([m, k, n]) => [randn([m, k], { generator: g }).requiresGrad_(), randn([n, k], { generator: g }).requiresGrad_()] as const);
+  const linFlop = shapes.reduce((s, [m, k, n]) => s + 6 * m * k * n, 0) / 1e9;
+  const linStep = (linear: (x: Tensor, w: Tensor) => Tensor) => () =>
+    tidy(() => {
+      for (const [x, w] of operands) {
+        linear(x, w).float().sum().backward();
+        w.grad!.sum().item();
+        x.zeroGrad();
+        w.zeroGrad();
+      }
+      return undefined;
+    });
+  const dnnl = F.linearRoutes().dnnl;
+  const fp32Routes = dnnl.sgemm ? (["blas", "dnnl"] as const) : (["blas"] as const);
+  rates.fp32Linear = toRates(timeCandidates(fp32Routes, (c) => F.setFp32LinearRoute(c), linStep((x, w) => F.linear(x, w))), linFlop);
+  F.setFp32LinearRoute(argmax(rates.fp32Linear) as F.Fp32LinearRoute);
+  const routes = dnnl.gemmBf16 ? (["sgemm", "aten", "dnnl"] as const) : (["sgemm", "aten"] as const);
+  rates.bf16Linear = toRates(timeCandidates(routes, (c) => F.setBf16LinearRoute(c), linStep(F.linearBf16)), linFlop);
+  F.setBf16LinearRoute(argmax(rates.bf16Linear) as F.Bf16LinearRoute);
+
+  // bf16 inference vs float32: one ViT-S block forward on 784 tokens with the winners above.
+  const dim = 384;
+  const bw: Record<string, Tensor> = {
+    n1w: randn([dim], { generator: g }), n1b: randn([dim], { generator: g }), n2w: randn([dim], { generator: g }), n2b: randn([dim], { generator: g }),
+    qkv: randn([3 * dim, dim], { generator: g }).mul(0.05), qkvb: randn([3 * dim], { generator: g }),
+    proj: randn([dim, dim], { generator: g }).mul(0.05), projb: randn([dim], { generator: g }),
+    fc1: randn([4 * dim, dim], { generator: g }).mul(0.05), fc1b: randn([4 * dim], { generator: g }),
+    fc2: randn([dim, 4 * dim], { generator: g }).mul(0.05), fc2b: randn([dim], { generator: g }),
+  };
+  const bx = randn([1, 784, dim], { generator: g });
+  const blockFlop = (2 * 784 * 12 * dim * dim + 4 * 784 * 784 * dim) / 1e9;
+  const precisions = ["bf16", "fp32"] as const;
+  let bf16 = false;
+  const blockSeconds = timeCandidates(
+    precisions,
+    (c) => (bf16 = c === "bf16"),
+    () => tidy(() => void (bf16 ? autocast(() => blockForward(bx, bw, 6)) : blockForward(bx, bw, 6)).float().sum().item()),
+  );
+  rates.bf16Inference = toRates(blockSeconds, blockFlop);
+  const choices: KernelChoices = { ...currentChoices(), threads, bf16Inference: rates.bf16Inference.bf16! > rates.bf16Inference.fp32! };
+  const seconds = (Date.now() - t0) / 1000;
+  log(`tuned kernels in ${seconds.toFixed(1)} s: ${describeChoices(choices)}`);
+  return { version: TUNER_VERSION, key: keyOf(machine), machine, tunedAt: new Date().toISOString(), seconds, choices, rates };
 }
 
 function physicalCores(): number {
