@@ -117,7 +117,7 @@ ReadResult Video::read(const ReadSpec& s) {
   const int64_t first = s.indices.front();
   const size_t frameBytes = static_cast<size_t>(s.width) * s.height * 3;
   ReadResult out;
-  out.data.resize(frameBytes * s.indices.size());
+  out.data.reset(new uint8_t[frameBytes * s.indices.size()]);
 
   if (s.countMode) {
     const bool cont = fmt_ && (session_ == Session::Start || (session_ == Session::Count && counted_ <= first));
@@ -174,13 +174,13 @@ ReadResult Video::read(const ReadSpec& s) {
       }
     }
     if (idx == s.indices[k]) {
-      convert(frame_.get(), s.width, s.height, out.data.data() + k * frameBytes);
+      convert(frame_.get(), s.width, s.height, out.data.get() + k * frameBytes);
       k++;
     }
     av_frame_unref(frame_.get());
   }
   out.found = static_cast<int64_t>(k);
-  out.data.resize(k * frameBytes);
+  out.size = k * frameBytes;
   if (s.countMode && ended_) out.totalFrames = counted_;
   return out;
 }

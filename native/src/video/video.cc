@@ -194,8 +194,11 @@ class ReadJob : public Job {
   void run(Video& v) override { r_ = v.read(spec_); }
   Napi::Value result(Napi::Env env) override {
     auto o = Napi::Object::New(env);
-    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, r_.data.data(), r_.data.size()));
-    r_.data = std::vector<uint8_t>();
+    // The Buffer takes the decoded memory over (freed by its finalizer), no copy.
+    const size_t size = r_.size;
+    uint8_t* bytes = r_.data.release();
+    if (bytes) o.Set("data", Napi::Buffer<uint8_t>::New(env, bytes, size, [](Napi::Env, uint8_t* p) { delete[] p; }));
+    else o.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
     o.Set("found", Napi::Number::New(env, static_cast<double>(r_.found)));
     o.Set("totalFrames", r_.totalFrames < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(r_.totalFrames)));
     return o;

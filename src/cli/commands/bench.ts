@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCoreBench, type CoreBenchResult } from "../../bench/core.ts";
 import { runDataBench, type DataBenchResult } from "../../bench/data.ts";
+import { formatDecodeBench } from "../../bench/decode.ts";
 import { formatDistributedBench, runDistributedBench, type DistBenchResult } from "../../bench/distributed.ts";
 import { DEFAULT_MEMORY_WORKLOADS, formatTrainMemoryBench, runTrainMemoryBench, TINY_MEMORY_WORKLOADS, type MemoryBenchResult } from "../../bench/train_memory.ts";
 import { formatModelBench } from "../../bench/model_table.ts";
@@ -37,7 +38,7 @@ Two parts, both by default:
     quick: flag("smoke run: small GEMMs; models: ViT-S only, 1 round × 1 rep (~2 min)"),
     coreOnly: flag("only the core part"),
     modelsOnly: flag("only the model part"),
-    data: flag("also the data loader: decode + augment + masks of 16×224² pretraining clips (2 workers) against a ViT-S pretraining step — does the loader keep up?"),
+    data: flag("also decoding and the data loader: 16-frame requests decoded in-process vs PyAV vs ffmpeg processes (340p/720p H.264 at typical and high bit rates), then the pretraining loader (2 workers, augmentation + dual masks, real H.264 files) against a ViT-S and a ViT-B pretraining step: does it keep up, and what share of the CPU does it take?"),
     dist: flag("also data-parallel scaling: the ViT-S pretraining step as 1 process × 1 thread vs 2 processes × 1 thread (gloo over loopback): clips/s, speed-up, all-reduce time per step, averaged after backward vs overlapped with it (step time, all-reduce time, fraction hidden)"),
     memory: flag("also training-step memory with and without --grad-checkpoint: peak RSS of a ViT-L fine-tuning step (batch 2, 16×224²; ~10 GiB and minutes per setting) and a ViT-B pre-training step (tube 0.9), each in a fresh process, next to the estimate of `videomae info --batch-size`"),
     only: text({ valueName: "PAT", defaultText: "all; with --profile \"vit-b infer fp32,vit-s pretrain-dual fp32\"", description: 'model workloads whose id matches PAT (comma-separated case-insensitive regexes), e.g. "vit-b infer" or "pretrain-dual fp32"' }),
@@ -132,8 +133,19 @@ Two parts, both by default:
     if (core) printCore(core);
     if (models) console.log(`\n${formatModelBench(models)}`);
     if (data) {
-      console.log(`\ndata loader (${data.videos} clips, ${data.workers} workers, 16×224² stride 4 + masks): ${data.coldClipsPerSecond.toFixed(2)} clips/s cold, ${data.warmClipsPerSecond.toFixed(2)} warm; decode ${data.decodeMsPerClip.toFixed(0)} ms + augment ${data.augmentMsPerClip.toFixed(0)} ms per clip`);
-      console.log(`ViT-S pretraining step alone: ${data.modelClipsPerSecond.toFixed(2)} clips/s → ${data.verdict}`);
+      if (data.decode) console.log(`\ndecoding, per clip request (16 frames, stride 4):\n${formatDecodeBench(data.decode)}`);
+      console.log(
+        `\ndata loader (${data.videos} clips from ${data.clips}; ${data.workers} workers, 16×224² stride 4, augmentation + dual masks): ` +
+          `${data.coldClipsPerSecond.toFixed(2)} clips/s cold, ${data.warmClipsPerSecond.toFixed(2)} warm, ${data.loaderCpuMsPerClip.toFixed(0)} CPU ms per clip ` +
+          `(decode ${data.decodeMsPerClip.toFixed(0)} ms + augment ${data.augmentMsPerClip.toFixed(0)} ms)`,
+      );
+      console.log(
+        table(
+          ["pre-training step alone (batch 2)", "clips/s", "loader/model", `loader's share of ${data.cores} cores`],
+          data.models.map((m) => [m.model, m.clipsPerSecond, m.loaderRatio, `${(100 * m.cpuShare).toFixed(1)}%`]),
+        ),
+      );
+      console.log(`→ ${data.verdict}`);
     }
     if (dist) console.log(`\n${formatDistributedBench(dist)}`);
     if (memory) console.log(`\n${formatTrainMemoryBench(memory)}`);
