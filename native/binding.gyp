@@ -31,8 +31,14 @@
       "link_settings": {"libraries": ["-lgomp"]}
     },
     {
+      "target_name": "ops_simd",
+      "type": "static_library",
+      "sources": ["src/ops/adamw_kernel.cc"],
+      "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-ffp-contract=off"]
+    },
+    {
       "target_name": "videomae_native",
-      "dependencies": ["attention_avx512", "attention_avx512bf16", "attention_avx2"],
+      "dependencies": ["attention_avx512", "attention_avx512bf16", "attention_avx2", "ops_simd"],
       "sources": [
         "src/addon.cc",
         "src/args.cc",
@@ -47,7 +53,8 @@
         "src/ops/linear_dnnl.cc",
         "src/video/decoder.cc",
         "src/video/video.cc",
-        "src/core/device.cc"
+        "src/core/device.cc",
+        "src/core/op_profile.cc"
       ],
       "cflags_cc": ["-fopenmp", "<!@(node config.mjs libav-cflags)"],
       "libraries": ["-L<!@(node config.mjs libdir)", "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "-lgomp", "<!@(node config.mjs libav-libs)", "<!@(node config.mjs ldflags)"]

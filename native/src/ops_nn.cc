@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "compat.h"
+#include "ops/adamw_kernel.h"
 
 namespace vm {
 namespace {
@@ -40,29 +41,18 @@ void adamwStep(const Args& a) {
     return;
   }
   at::Tensor gc = g.contiguous();
-  const float decay = static_cast<float>(1.0 - lr * wd);
   const double bc1 = 1.0 - std::pow(b1, static_cast<double>(step));
   const double bc2sqrt = std::sqrt(1.0 - std::pow(b2, static_cast<double>(step)));
-  const float stepSize = static_cast<float>(lr / bc1);
   // Coefficients are formed in double and rounded once, as PyTorch passes them as scalars.
-  const float oneMinusB1 = static_cast<float>(1.0 - b1), oneMinusB2 = static_cast<float>(1.0 - b2);
-  const float fb2 = static_cast<float>(b2);
-  const float fbc2sqrt = static_cast<float>(bc2sqrt), feps = static_cast<float>(eps);
-  // Distinct buffers (checked sizes above; the optimizer never aliases them): lets GCC vectorise.
-  float* __restrict P = p.data_ptr<float>();
-  const float* __restrict G = gc.data_ptr<float>();
-  float* __restrict M = m.data_ptr<float>();
-  float* __restrict V = v.data_ptr<float>();
-  at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; k++) {
-      const float gk = G[k];
-      P[k] *= decay;
-      M[k] = M[k] + oneMinusB1 * (gk - M[k]);  // exp_avg.lerp_(grad, 1-beta1)
-      V[k] = V[k] * fb2 + oneMinusB2 * (gk * gk);  // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1-beta2)
-      const float denom = std::sqrt(V[k]) / fbc2sqrt + feps;
-      P[k] += -stepSize * (M[k] / denom);  // param.addcdiv_(exp_avg, denom, -step_size)
-    }
-  });
+  const AdamWCoefficients c{static_cast<float>(1.0 - lr * wd), static_cast<float>(1.0 - b1), static_cast<float>(b2),
+                            static_cast<float>(1.0 - b2),       static_cast<float>(bc2sqrt),  static_cast<float>(eps),
+                            static_cast<float>(lr / bc1)};
+  // Distinct buffers (checked sizes above; the optimizer never aliases them).
+  float* P = p.data_ptr<float>();
+  const float* G = gc.data_ptr<float>();
+  float* M = m.data_ptr<float>();
+  float* V = v.data_ptr<float>();
+  at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) { adamwKernel(P, G, M, V, begin, end, c); });
 }
 
 // A convolution whose stride equals its kernel and has no padding (the patch embedding) is a

@@ -7,13 +7,15 @@
  *     class and attribute ("encoder Linear fc1"). Everything is synchronous on CPU, so wall-clock
  *     sections are exact. Attention instances get an instrumented copy of their fused forward path
  *     that splits the qkv linear from the attention kernel.
- *  2. Components: the block's pieces alone on the block's shapes (forward, or forward+backward),
- *     ours and PyTorch's (bench_server.py "component" op), so each piece gets its own ratio —
- *     backward cannot be split by wrapping, this is how its split is estimated.
+ *  2. Ops: further steps with libtorch's RecordFunction timing every ATen op and autograd node
+ *     (torch/op_profile.ts), grouped by phase, so the backward is split by op too. These steps
+ *     run apart from the timed ones (the timing adds ~1 µs per op).
+ *  3. Components: the block's pieces alone on the block's shapes (forward, or forward+backward),
+ *     ours and PyTorch's (bench_server.py "component" op), so each piece gets its own ratio.
  */
 import { Attention, type ModelConfig } from "../models/index.ts";
 import type { Module } from "../nn/index.ts";
-import { autocast, cat, F, randn, tidy, zeros, type Tensor } from "../torch/index.ts";
+import { autocast, cat, F, profileOps, randn, tidy, zeros, type Tensor } from "../torch/index.ts";
 import { median, nowSeconds } from "./stats.ts";
 import { buildOurs, workloadConfig, workPerClip, type BenchDtype, type PhaseFn, type Workload } from "./workloads.ts";
 
@@ -30,6 +32,20 @@ export interface StepProfile {
   stepMs: number;
   phases: TimeRow[];
   forward: TimeRow[];
+  /** Per phase: ATen ops and autograd nodes by self time (ms per step, profiled steps). */
+  ops: Record<string, OpRow[]>;
+  /** Per phase: ms per step of the profiled steps (timing included). */
+  opPhaseMs: Record<string, number>;
+}
+
+export interface OpRow extends TimeRow {
+  /** Including the ops nested inside it. */
+  totalMs: number;
+}
+
+/** Autograd node and op names without the C++ namespaces ("CppNode<LinearBf16>"). */
+export function shortOpName(name: string): string {
+  return name.replace(/torch::autograd::/g, "").replace(/vm::(\(anonymous namespace\)::)?/g, "").replace(/\(anonymous namespace\)::/g, "");
 }
 
 class Sections {
@@ -109,7 +125,30 @@ export function profileStep(w: Workload, reps: number): StepProfile {
     const rows = phases.rows(reps);
     const accounted = rows.reduce((s, r) => s + r.ms, 0);
     rows.push({ name: "other (graph teardown, item)", calls: 1, ms: stepMs - accounted });
-    return { workload: w.id, reps, stepMs, phases: rows, forward: fwd.rows(reps) };
+    const forward = fwd.rows(reps);
+    undo();
+    // The same steps again with every op timed, per phase.
+    const byPhase = new Map<string, Map<string, OpRow>>();
+    const opPhaseMs = new Map<string, number>();
+    const opPhase: PhaseFn = (name, fn) => {
+      const t0 = nowSeconds();
+      const { result, ops } = profileOps(fn);
+      opPhaseMs.set(name, (opPhaseMs.get(name) ?? 0) + ((nowSeconds() - t0) * 1000) / reps);
+      const m = byPhase.get(name) ?? new Map<string, OpRow>();
+      for (const o of ops) {
+        const key = shortOpName(o.name);
+        const r = m.get(key) ?? { name: key, calls: 0, ms: 0, totalMs: 0 };
+        r.calls += o.calls / reps;
+        r.ms += o.selfMs / reps;
+        r.totalMs += o.totalMs / reps;
+        m.set(key, r);
+      }
+      byPhase.set(name, m);
+      return result;
+    };
+    for (let i = 0; i < reps; i++) work.step(opPhase);
+    const ops = Object.fromEntries([...byPhase].map(([k, m]) => [k, [...m.values()].sort((a, b) => b.ms - a.ms)]));
+    return { workload: w.id, reps, stepMs, phases: rows, forward, ops, opPhaseMs: Object.fromEntries(opPhaseMs) };
   } finally {
     undo();
     work.dispose();
@@ -256,6 +295,13 @@ export function formatProfile(results: WorkloadProfileResult[]): string {
     lines.push(`  phases:  ${s.phases.map((p) => `${p.name} ${f(p.ms)}`).join(", ")}`);
     lines.push("  forward by module (exclusive ms per step, calls):");
     for (const row of s.forward.filter((x) => x.ms >= 0.5)) lines.push(`    ${row.name.padEnd(34)} ${f(row.ms).padStart(8)}  ×${row.calls}`);
+    for (const phase of ["backward", "optimizer"]) {
+      const rows = s.ops[phase];
+      if (!rows?.length) continue;
+      const sum = rows.reduce((t, r) => t + r.ms, 0);
+      lines.push(`  ${phase} by op (self ms per step in separately profiled steps: ${f(sum)} of the phase's ${f(s.opPhaseMs[phase] ?? NaN)} in ops; calls):`);
+      for (const row of rows.slice(0, 20).filter((x) => x.ms >= 0.5)) lines.push(`    ${row.name.slice(0, 60).padEnd(60)} ${f(row.ms).padStart(8)}  ×${Math.round(row.calls)}`);
+    }
     const sh = r.shape;
     lines.push(
       `  block pieces alone (${r.backward ? "forward+backward" : "forward"}; B ${sh.B}, N ${sh.N}, D ${sh.D}, heads ${sh.H}, MLP ${sh.hidden}; ms per call, ×${r.blocks} blocks):`,

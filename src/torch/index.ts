@@ -27,3 +27,4 @@ export { setNumThreads, getNumThreads, blasInfo, native, NativeAddonMissingError
 export { type DType, DTYPE_BYTES, isFloatingDtype } from "./dtype.ts";
 export { ProcessGroup, GradientReducer, GradientReducerError, CollectiveError, distributedAvailable, ncclAvailable, setParentDeathSignal, type ProcessGroupOptions, type ReducerStats } from "./distributed.ts";
 export { ensureKernelChoices, kernelChoicesStatus, describeChoices, type KernelChoices, type TuneStatus, type TuneRecord } from "./tune.ts";
+export { profileOps, type OpTime } from "./op_profile.ts";

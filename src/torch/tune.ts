@@ -31,7 +31,7 @@ import { tidy } from "./scope.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Bump when what is measured or how it is chosen changes: old cache entries are then ignored. */
-export const TUNER_VERSION = 2;
+export const TUNER_VERSION = 3;
 
 export interface KernelChoices {
   /** Route of float32 CPU linears: at::linear (BLAS) or oneDNN's sgemm. */
@@ -187,6 +187,32 @@ function argmax(r: Rates): string {
   return Object.entries(r).reduce((a, b) => (b[1] > a[1] ? b : a))[0];
 }
 
+/**
+ * Rates within this fraction of the fastest count as a tie: a best-of-3 timing on a shared machine
+ * does not separate them, so a tie goes to the candidate with other merits (CHOICE_PREFERENCE).
+ */
+export const TIE_MARGIN = 0.05;
+
+/**
+ * Tie-break order per choice (earlier wins a tie):
+ *  - bf16 linear: `dnnl` returns float32 weight gradients (no bf16 rounding of dW) and measured the
+ *    lowest peak memory in ViT-B pre-training (0.92× PyTorch vs 1.06× with `aten`, whose ATen bf16
+ *    matmuls keep oneDNN primitives and bf16 dW temporaries); then `aten`, then `sgemm`.
+ *  - attention tile GEMM: our micro-kernels first (no BLAS thread pool inside the attention's own
+ *    parallel loop), then BLAS, then ATen.
+ */
+export const CHOICE_PREFERENCE: Partial<Record<keyof KernelChoices, readonly string[]>> = {
+  bf16Linear: ["dnnl", "aten", "sgemm"],
+  attentionGemm: ["micro", "blas", "aten"],
+};
+
+/** The fastest candidate, or among those within TIE_MARGIN of it the first in `preference`. */
+export function pickCandidate(r: Rates, preference: readonly string[] = []): string {
+  const best = argmax(r);
+  const tied = Object.keys(r).filter((c) => r[c]! >= (1 - TIE_MARGIN) * r[best]!);
+  return preference.find((c) => tied.includes(c)) ?? best;
+}
+
 /** Forward + backward of packed attention. */
 function attentionStep(qkv: Tensor, dout: Tensor, heads: number): void {
   tidy(() => {
@@ -247,7 +273,7 @@ function measureAll(g: Generator, rates: TuneRecord["rates"], t0: number, machin
   F.setAttentionChoice("isa", argmax(rates.attentionIsa) as F.AttentionKernelInfo["isa"]);
   const gemms = ["micro", "blas", "aten"] as const;
   rates.attentionGemm = toRates(timeCandidates(gemms, (c) => F.setAttentionChoice("gemm", c), () => attentionStep(qkv, dout, heads)), attnFlop);
-  F.setAttentionChoice("gemm", argmax(rates.attentionGemm) as F.AttentionKernelInfo["gemm"]);
+  F.setAttentionChoice("gemm", pickCandidate(rates.attentionGemm, CHOICE_PREFERENCE.attentionGemm) as F.AttentionKernelInfo["gemm"]);
 
   // bf16 attention: bf16 dot products vs widening to float32 (only where the CPU has them).
   const qkvB = qkv.to("bfloat16");
@@ -280,7 +306,7 @@ function measureAll(g: Generator, rates: TuneRecord["rates"], t0: number, machin
   F.setFp32LinearRoute(argmax(rates.fp32Linear) as F.Fp32LinearRoute);
   const routes = dnnl.gemmBf16 ? (["sgemm", "aten", "dnnl"] as const) : (["sgemm", "aten"] as const);
   rates.bf16Linear = toRates(timeCandidates(routes, (c) => F.setBf16LinearRoute(c), linStep(F.linearBf16)), linFlop);
-  F.setBf16LinearRoute(argmax(rates.bf16Linear) as F.Bf16LinearRoute);
+  F.setBf16LinearRoute(pickCandidate(rates.bf16Linear, CHOICE_PREFERENCE.bf16Linear) as F.Bf16LinearRoute);
 
   // bf16 inference vs float32: one ViT-S block forward on 784 tokens with the winners above.
   const dim = 384;

@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
+import { CHOICE_PREFERENCE, pickCandidate, TIE_MARGIN } from "../../src/torch/tune.ts";
+
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cacheHome = mkdtempSync(join(tmpdir(), "videomae-tune-"));
 const cachePath = join(cacheHome, "videomae", "kernels.json");
@@ -48,6 +50,14 @@ const CHOICE_ENV = ["VIDEOMAE_FP32_LINEAR", "VIDEOMAE_BF16_LINEAR", "VIDEOMAE_AT
 const clean = Object.fromEntries(CHOICE_ENV.map((k) => [k, undefined]));
 
 describe("kernel tuner", () => {
+  test("ties within the margin go to the preferred candidate; clear winners win", () => {
+    assert.equal(pickCandidate({ sgemm: 170, aten: 333, dnnl: 331 }, CHOICE_PREFERENCE.bf16Linear), "dnnl");
+    assert.equal(pickCandidate({ sgemm: 170, aten: 400, dnnl: 331 }, CHOICE_PREFERENCE.bf16Linear), "aten");
+    assert.equal(pickCandidate({ sgemm: 500, aten: 400, dnnl: 331 }, CHOICE_PREFERENCE.bf16Linear), "sgemm");
+    assert.equal(pickCandidate({ blas: 177, dnnl: 196 }), "dnnl");
+    assert.equal(pickCandidate({ micro: 180, blas: 184, aten: 149 }, CHOICE_PREFERENCE.attentionGemm), "micro");
+  });
+
   test("measures once, caches per machine, and the next process reads the cache", () => {
     const first = child(clean);
     assert.equal(first.source, "tuned");
@@ -55,11 +65,14 @@ describe("kernel tuner", () => {
     const cache = JSON.parse(readFileSync(cachePath, "utf8"));
     const [record] = Object.values(cache.entries) as { version: number; rates: Record<string, Record<string, number>>; choices: Record<string, unknown> }[];
     assert.equal(typeof record!.version, "number");
-    // every choice was measured, and the chosen candidate is the fastest measured one
-    for (const key of ["fp32Linear", "bf16Linear", "attentionIsa", "attentionGemm", "attentionBf16"]) {
+    // every choice was measured; the chosen candidate is the fastest measured one, or one within
+    // the tie margin of it that the choice's preference order puts first
+    for (const key of ["fp32Linear", "bf16Linear", "attentionIsa", "attentionGemm", "attentionBf16"] as const) {
       const rates = record!.rates[key]!;
-      const best = Object.entries(rates).reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-      assert.equal(record!.choices[key], best, `${key}: ${JSON.stringify(rates)}`);
+      const best = Math.max(...Object.values(rates));
+      const chosen = record!.choices[key] as string;
+      assert.ok(rates[chosen]! >= (1 - TIE_MARGIN) * best, `${key}: ${chosen} is not within the tie margin: ${JSON.stringify(rates)}`);
+      assert.equal(chosen, pickCandidate(rates, CHOICE_PREFERENCE[key]), `${key}: ${JSON.stringify(rates)}`);
     }
     const second = child(clean);
     assert.equal(second.source, "cache");

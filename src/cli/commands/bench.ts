@@ -45,7 +45,7 @@ Two parts, both by default:
     rounds: number({ valueName: "N", defaultText: "4; quick 1", description: "interleaved rounds per workload" }),
     reps: number({ valueName: "N", defaultText: "2; quick 1; profile 3", description: "timed repetitions per side per round" }),
     tiny: flag("the tiny test models instead of ViT-S/B (for tests; the numbers mean nothing)"),
-    profile: flag("instead of benchmarking: where our time goes, for the workloads picked by --only: step phases, forward time per module, and each block piece (linears, attention, LayerNorm, GELU, patch embedding) alone on the block's shapes, ours vs PyTorch"),
+    profile: flag("instead of benchmarking: where our time goes, for the workloads picked by --only: step phases, forward time per module, backward and optimizer time per op (libtorch's RecordFunction: ATen ops and autograd nodes, self time), and each block piece (linears, attention, LayerNorm, GELU, patch embedding) alone on the block's shapes, ours vs PyTorch"),
     ...jsonOutputOption("only the JSON result"),
     torch: flag("compare with the PyTorch reference (--no-torch: skip it)", true),
     torchBlas: choice(["ours", "system"], {
