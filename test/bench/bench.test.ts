@@ -13,6 +13,7 @@ import { formatModelBench } from "../../src/bench/model_table.ts";
 import { runModelBench, selectWorkloads, type SideResult } from "../../src/bench/models.ts";
 import { PyTorchReference, torchUnavailableReason } from "../../src/bench/pytorch.ts";
 import { buildOurs, makeWorkload, workloadRequest, workPerClip } from "../../src/bench/workloads.ts";
+import { componentShape, formatProfile, profileStep } from "../../src/bench/profile.ts";
 
 const torchSkip = torchUnavailableReason();
 const skipMessage = torchSkip ? `PyTorch baseline unavailable: ${torchSkip}` : false;
@@ -139,5 +140,20 @@ describe("model benchmark", () => {
     } finally {
       await ref.close();
     }
+  });
+});
+
+describe("profile", () => {
+  test("tiny pre-training step: phases, forward by module, backward split by op", () => {
+    const p = profileStep(makeWorkload("pretrain", "tiny", "fp32", "run_cell"), 1);
+    assert.ok(p.stepMs > 0);
+    assert.ok(p.phases.some((r) => r.name === "backward") && p.forward.length > 0);
+    const backward = p.ops.backward!;
+    assert.ok(backward.length > 0, "backward ops recorded");
+    // the attention's and the linears' autograd nodes are among them, named without C++ namespaces
+    assert.ok(backward.some((r) => /PackedAttention/.test(r.name)), backward.map((r) => r.name).join(", "));
+    assert.ok(backward.every((r) => !r.name.includes("vm::") && r.ms <= r.totalMs + 1e-9));
+    assert.ok("optimizer" in p.ops); // the fused AdamW is one native call, not dispatched ops: often no rows
+    assert.match(formatProfile([{ step: p, shape: componentShape(makeWorkload("pretrain", "tiny", "fp32", "run_cell")), backward: true, blocks: 1, components: [] }]), /backward by op/);
   });
 });
