@@ -8,7 +8,7 @@
  * const { ops } = profileOps(() => loss.backward());
  * ops[0]; // { name: "torch::autograd::CppNode<vm::(anonymous namespace)::LinearBf16>", calls: 48, totalMs: 120.5, selfMs: 31.2 }
  */
-import { ops as native } from "./native.ts";
+import { ops } from "./native.ts";
 
 export interface OpTime {
   name: string;
@@ -19,13 +19,13 @@ export interface OpTime {
 
 /** Runs `fn` with op timing on; rows sorted by self time. Not reentrant. */
 export function profileOps<T>(fn: () => T): { result: T; ops: OpTime[] } {
-  native.opProfileStart!();
+  ops.opProfileStart();
   let rows: OpTime[] = [];
   let result: T;
   try {
     result = fn();
   } finally {
-    rows = native.opProfileStop!() as OpTime[];
+    rows = ops.opProfileStop() as OpTime[];
   }
   return { result, ops: rows };
 }
