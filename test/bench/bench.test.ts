@@ -14,6 +14,7 @@ import { runModelBench, selectWorkloads, type SideResult } from "../../src/bench
 import { PyTorchReference, torchUnavailableReason } from "../../src/bench/pytorch.ts";
 import { buildOurs, makeWorkload, workloadRequest, workPerClip } from "../../src/bench/workloads.ts";
 import { componentShape, formatProfile, profileStep } from "../../src/bench/profile.ts";
+import { formatDecodeBench } from "../../src/bench/decode.ts";
 
 const torchSkip = torchUnavailableReason();
 const skipMessage = torchSkip ? `PyTorch baseline unavailable: ${torchSkip}` : false;
@@ -155,5 +156,17 @@ describe("profile", () => {
     assert.ok(backward.every((r) => !r.name.includes("vm::") && r.ms <= r.totalMs + 1e-9));
     assert.ok("optimizer" in p.ops); // the fused AdamW is one native call, not dispatched ops: often no rows
     assert.match(formatProfile([{ step: p, shape: componentShape(makeWorkload("pretrain", "tiny", "fp32", "run_cell")), backward: true, blocks: 1, components: [] }]), /backward by op/);
+  });
+});
+
+describe("decode bench table", () => {
+  test("rows with and without PyAV format as a table with every column", () => {
+    const row = { clip: "340p_gop60_1M.mp4", group: "typical" as const, bitRate: 1.01e6, requests: 12, oursMs: 63.2, oursCpuMs: 63.8, oursAllCoresMs: 50.1, pyavMs: 76, pyavCpuMs: 75.7, cliMs: 314, cliCpuMs: 290, vsPyav: 1.19, vsCli: 4.97, vsCliAllCores: 6.28, vsCliCpu: 4.54 };
+    const text = formatDecodeBench({ rows: [row, { ...row, clip: "720p.mp4", group: "high bit rate", pyavMs: null, pyavCpuMs: null, vsPyav: null, cliCpuMs: null, vsCliCpu: null }], note: "a note" });
+    const lines = text.split("\n");
+    assert.match(lines[0]!, /×PyAV.*×ffmpeg all cores/);
+    assert.match(lines[2]!, /^340p_gop60_1M\.mp4 \(typical\)\s+1\.01\s+63\.2/);
+    assert.match(lines[3]!, /720p\.mp4 \(high bit rate\).*—/); // missing PyAV and CPU columns print as —
+    assert.equal(lines.at(-1), "(a note)");
   });
 });
