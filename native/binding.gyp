@@ -33,7 +33,7 @@
     {
       "target_name": "ops_simd",
       "type": "static_library",
-      "sources": ["src/ops/adamw_kernel.cc"],
+      "sources": ["src/ops/adamw_kernel.cc", "src/ops/clip_kernels.cc"],
       "cflags_cc": ["-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-ffp-contract=off"]
     },
     {
@@ -51,6 +51,7 @@
         "src/ops_fused.cc",
         "src/ops/roi_align.cc",
         "src/ops/linear_dnnl.cc",
+        "src/ops/clip_ops.cc",
         "src/video/decoder.cc",
         "src/video/video.cc",
         "src/core/device.cc",

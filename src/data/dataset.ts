@@ -10,8 +10,13 @@
  */
 import { createVideoReader, FrameFolderReader, type DecoderName, type ResizeSpec, type VideoReader } from "../video/index.ts";
 import { CachedReader } from "../video/cached-reader.ts";
+import { useNativeClipKernels } from "./transforms/native.ts";
 import type { ListEntry } from "./lists.ts";
 import { rngFromKeys, Stream, type SampleKey } from "./seeds.ts";
+
+// Every thread that builds samples imports this module: the clip transforms there use the addon's
+// resize and normalisation kernels (byte-identical to the TypeScript ones, several times faster).
+useNativeClipKernels();
 
 /** One decoded clip and its views, ready to cross a thread boundary (plain data + typed arrays). */
 export interface Sample {

@@ -8,10 +8,9 @@
  * (measured: up to 3x slower fp32 training). `blasInfo()` reports which build was loaded.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+
+import { ADDON_PATH, requireAddon } from "../util/addon.ts";
 
 /** Opaque handle of a native tensor (a type-tagged napi External). */
 export type NativeHandle = { readonly __brand: "TensorHandle" };
@@ -46,9 +45,8 @@ export interface NativeAddon {
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-/** VIDEOMAE_ADDON overrides the compiled addon's path (e.g. a copy kept while native/ is rebuilt). */
-export const addonPath = process.env.VIDEOMAE_ADDON || join(root, "native/build/Release/videomae_native.node");
+/** The compiled addon's path (VIDEOMAE_ADDON overrides it; see util/addon.ts). */
+export const addonPath = ADDON_PATH;
 
 export class NativeAddonMissingError extends Error {
   constructor(path: string, cause?: unknown) {
@@ -90,7 +88,7 @@ const openBlasCore = chooseOpenBlasCore();
 function load(): NativeAddon {
   if (!existsSync(addonPath)) throw new NativeAddonMissingError(addonPath);
   try {
-    return createRequire(import.meta.url)(addonPath) as NativeAddon;
+    return requireAddon() as unknown as NativeAddon;
   } catch (e) {
     throw new NativeAddonMissingError(addonPath, e);
   }

@@ -4,9 +4,7 @@
  * a native module once per file), so commands that only decode video work without the tensor
  * layer, and a missing or old addon only means "not available" (the ffmpeg-CLI reader remains).
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ADDON_PATH, requireAddon } from "../util/addon.ts";
 
 /** What the native probe reads from the container and the video stream (ffprobe's raw fields). */
 export interface NativeProbe {
@@ -72,16 +70,14 @@ export type VideoBinding =
     }
   | { available: false; reason: string };
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 let binding: VideoBinding | undefined;
 
 /** The binding, or why there is none (no addon, an addon built without FFmpeg's libraries, an old build). */
 export function videoBinding(): VideoBinding {
   if (binding) return binding;
-  // VIDEOMAE_ADDON overrides the addon's path, as in src/torch/native.ts.
-  const path = process.env.VIDEOMAE_ADDON || join(root, "native/build/Release/videomae_native.node");
+  const path = ADDON_PATH;
   try {
-    const addon = createRequire(import.meta.url)(path) as { video?: VideoBinding };
+    const addon = requireAddon() as { video?: VideoBinding };
     binding = addon.video ?? {
       available: false,
       reason: "the native addon was built before the in-process video decoder existed; rebuild it with `node scripts/build-native.mjs`",

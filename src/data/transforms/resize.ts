@@ -14,6 +14,7 @@
  *    as the official code does, in float32 steps).
  */
 import { checkBox, checkClip, cropClip, emptyClip, TransformError, type Box, type Clip, type FloatClip } from "./clip.ts";
+import { clipKernels } from "./kernels.ts";
 import { normalizationLut, type Normalization } from "./normalize.ts";
 
 function checkSize(w: number, h: number, what: string): void {
@@ -136,6 +137,8 @@ export function resizePil(clip: Clip, outW: number, outH: number, box?: Box): Cl
   const needH = b.w !== outW;
   const needV = b.h !== outH;
   if (!needH && !needV) return cropClip(clip, b);
+  const native = clipKernels();
+  if (native) return { data: native.pilResize(clip.data, clip.frames, clip.height, clip.width, b, outW, outH), frames: clip.frames, height: outH, width: outW };
   const ch = pilCoeffs(b.w, outW);
   const cv = pilCoeffs(b.h, outH);
   // Rows of the box the vertical pass reads (all of them when there is no vertical pass).
