@@ -74,3 +74,10 @@ test("the native op checks its arguments instead of reading out of bounds", () =
   assert.throws(() => ops.pilResizeU8(new Float32Array(120), 2, 4, 5, 0, 0, 5, 4, 3, 3), /Uint8Array/);
   assert.throws(() => ops.pilResizeU8(src, 2.5, 4, 5, 0, 0, 5, 4, 3, 3), /non-negative integer/);
 });
+
+test("the native op rejects sizes whose products overflow and non-numbers", () => {
+  const src = new Uint8Array(12);
+  assert.throws(() => ops.pilResizeU8(src, 2 ** 40, 2 ** 40, 2 ** 40, 0, 0, 1, 1, 1, 1), /expected frames·height·width·3/);
+  assert.throws(() => ops.pilResizeU8(src, 1, 2, 2, 0, 0, 2, 2, 2 ** 30, 2 ** 30), /output too large/);
+  assert.throws(() => ops.pilResizeU8(src, "1", 2, 2, 0, 0, 2, 2, 1, 1), /non-negative integer/);
+});
