@@ -6,7 +6,8 @@
  *      crop, flip, normalise) and dual masks (tube 0.9 + running cell 0.5), 2 worker threads,
  *      batch 2, read from distinct 10 s 454×340 H.264 files at 1 Mbit/s (the issue's clip): clips/s
  *      and the CPU time the whole process spends per clip (workers, decoding threads, collation);
- *   3. a ViT-S and a ViT-B pre-training step (batch 2, dual masking, AdamW), each measured alone.
+ *   3. a ViT-S and a ViT-B pre-training step (the model bench's workload: batch 2, dual masking,
+ *      AdamW, fp32), each measured alone.
  * The loader's demand on the machine when it feeds a model = its CPU per clip × the model's clips/s
  * ÷ the cores: the share of the machine's CPU time the loader takes at the model's speed. The
  * issue's bar: ViT-S kept fed with at most a quarter of the machine's CPU.
@@ -16,13 +17,9 @@ import { writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { DataLoader, HybridDataset } from "../data/index.ts";
 import { disposing } from "../data/collate.ts";
-import { DualMaskGenerator } from "../masking/index.ts";
-import { gridSize } from "../models/config.ts";
-import { createModel, pretrainLoss, targetOptions, type PretrainVisionTransformer } from "../models/index.ts";
-import { AdamW } from "../optim/index.ts";
-import { getNumThreads, randn, tidy } from "../torch/index.ts";
-import { Rng } from "../util/rng.ts";
+import { getNumThreads } from "../torch/index.ts";
 import { nowSeconds } from "./stats.ts";
+import { buildOurs, makeWorkload, modelName } from "./workloads.ts";
 import { loaderClips, makeClips, runDecodeBench, type DecodeBenchRow } from "./decode.ts";
 
 export interface ModelDemand {
@@ -97,8 +94,9 @@ export async function runDataBench(o: { dir?: string; quick?: boolean; log?: (s:
 
   const cores = availableParallelism();
   const models: ModelDemand[] = [];
-  for (const name of ["pretrain_videomae_small_patch16_224", "pretrain_videomae_base_patch16_224"]) {
-    const cps = pretrainStepClipsPerSecond(name, o.quick ? 1 : 3);
+  for (const size of ["s", "b"] as const) {
+    const name = modelName({ kind: "pretrain", size });
+    const cps = pretrainStepClipsPerSecond(size, o.quick ? 1 : 3);
     const demand: ModelDemand = {
       model: name,
       clipsPerSecond: cps,
@@ -131,29 +129,16 @@ export async function runDataBench(o: { dir?: string; quick?: boolean; log?: (s:
   };
 }
 
-/** Clips/s of a pre-training step at batch 2 (dual masking, AdamW) after one warm-up step. */
-function pretrainStepClipsPerSecond(name: string, reps: number): number {
-  const model = createModel(name) as PretrainVisionTransformer;
-  const opt = new AdamW(model.parameters(), { lr: 1e-4, betas: [0.9, 0.95] });
-  const masks = new DualMaskGenerator({ window: gridSize(model.config), encoder: "tube", encoderRatio: 0.9, decoder: "run_cell", decoderRatio: 0.5 });
-  const x = randn([2, 3, 16, 224, 224]);
-  const step = () => {
-    const m = masks.generate(2, new Rng(1));
-    tidy(() => {
-      const pred = model.forward(x, m.encoder, m.decoder);
-      pretrainLoss(x, pred, m.encoder, m.decoder, targetOptions(model.config)).loss.backward();
-      return undefined;
-    });
-    opt.step();
-    opt.zeroGrad();
-  };
+/** Clips/s of the bench's pre-training workload (batch 2, dual masking, AdamW) after one warm-up step. */
+function pretrainStepClipsPerSecond(size: "s" | "b", reps: number): number {
+  const w = makeWorkload("pretrain", size, "fp32", "run_cell");
+  const work = buildOurs(w);
   try {
-    step();
+    work.step();
     const t = nowSeconds();
-    for (let i = 0; i < reps; i++) step();
-    return (2 * reps) / (nowSeconds() - t);
+    for (let i = 0; i < reps; i++) work.step();
+    return (w.batch * reps) / (nowSeconds() - t);
   } finally {
-    model.dispose();
-    x.dispose();
+    work.dispose();
   }
 }

@@ -79,7 +79,7 @@ class Sections {
   }
 }
 
-/** Wraps every module's forward (exclusive timing); returns a function restoring the originals. */
+/** Wraps every module's forward (exclusive timing); returns a function restoring the originals (calling it twice is harmless). */
 function instrument(model: Module, sec: Sections): () => void {
   const restore: (() => void)[] = [];
   for (const [path, m] of model.namedModules()) {
