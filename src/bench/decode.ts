@@ -21,7 +21,7 @@
  * ffmpeg-process reader depends on the group: both are reported.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -251,7 +251,7 @@ export async function runDecodeBench(o: { dir?: string; quick?: boolean; log?: (
 
 /** The file's mean bit rate (size over 10 s), bits/s. */
 function fileBitRate(path: string): number {
-  return (readFileSync(path).byteLength * 8) / (FRAMES / 30);
+  return (statSync(path).size * 8) / (FRAMES / 30);
 }
 
 /** The decode rows as a text table. */

@@ -45,7 +45,7 @@ export interface OpRow extends TimeRow {
 
 /** Autograd node and op names without the C++ namespaces ("CppNode<LinearBf16>"). */
 export function shortOpName(name: string): string {
-  return name.replace(/torch::autograd::/g, "").replace(/vm::(\(anonymous namespace\)::)?/g, "").replace(/\(anonymous namespace\)::/g, "");
+  return name.replace(/torch::autograd::|vm::|\(anonymous namespace\)::/g, "");
 }
 
 class Sections {

@@ -75,7 +75,6 @@ let binding: VideoBinding | undefined;
 /** The binding, or why there is none (no addon, an addon built without FFmpeg's libraries, an old build). */
 export function videoBinding(): VideoBinding {
   if (binding) return binding;
-  const path = ADDON_PATH;
   try {
     const addon = requireAddon() as { video?: VideoBinding };
     binding = addon.video ?? {
@@ -83,7 +82,7 @@ export function videoBinding(): VideoBinding {
       reason: "the native addon was built before the in-process video decoder existed; rebuild it with `node scripts/build-native.mjs`",
     };
   } catch (e) {
-    binding = { available: false, reason: `the native addon could not be loaded (${path}: ${(e as Error).message.split("\n")[0]}); run \`npm run setup\`` };
+    binding = { available: false, reason: `the native addon could not be loaded (${ADDON_PATH}: ${(e as Error).message.split("\n")[0]}); run \`npm run setup\`` };
   }
   return binding;
 }
