@@ -5,7 +5,9 @@
  * both alike): "after" — one bucketed all-reduce once backward is done (all of it exposed) — and
  * "overlap" — buckets launched from gradient hooks during backward (DDP's way), waited for before
  * the optimizer. Rank 0 prints one JSON line: per-rep seconds of the whole step and of the
- * all-reduce (after), of the whole step, the wait and the communication span (overlap).
+ * all-reduce (after), of the whole step, the wait and the communication span (overlap), and the
+ * CPU seconds (all threads, summed over ranks) of each step and of the after-backward all-reduce:
+ * what the communication costs the machine's cores, which bounds what overlapping can hide.
  * Run under `videomae launch`; alone it runs unsynchronised with no all-reduce.
  *   node --import tsx src/bench/dist_worker.ts SIZE DTYPE BATCH WARMUP REPS
  */
@@ -21,6 +23,7 @@ type Mode = "after" | "overlap";
 let mode: Mode = "after";
 let reducer: GradientReducer | null = null;
 let allReduce = 0;
+let allReduceCpu = 0;
 let wait = 0;
 let comm = 0;
 const work = buildOurs(
@@ -35,7 +38,9 @@ const work = buildOurs(
             return;
           }
           const grads = model.parameters().map((p) => p.grad!);
+          const c = process.cpuUsage();
           allReduce = dp.pg.allReduceMean(grads);
+          allReduceCpu = cpuSecondsSince(c);
           for (const g of grads) g.dispose();
         },
       }
@@ -47,12 +52,22 @@ if (dp) {
 }
 const timed: PhaseFn = (_name, fn) => fn();
 
+/** CPU seconds of this whole process (every thread: ours, libtorch's, gloo's) since `from`. */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
+let stepCpu = 0;
 function step(m: Mode): number {
   mode = m;
   if (dp && m === "overlap") reducer!.arm();
+  const c = process.cpuUsage();
   const t = performance.now();
   work.step(timed);
-  return (performance.now() - t) / 1000;
+  const s = (performance.now() - t) / 1000;
+  stepCpu = cpuSecondsSince(c);
+  return s;
 }
 
 const modes: Mode[] = dp ? ["after", "overlap"] : ["after"];
@@ -62,6 +77,7 @@ const allReduceSeconds: number[] = [];
 const overlapSeconds: number[] = [];
 const waitSeconds: number[] = [];
 const commSeconds: number[] = [];
+const cpu = { step: [] as number[], allReduce: [] as number[], overlapStep: [] as number[] };
 for (let i = 0; i < Number(reps); i++) {
   // Alternate which mode goes first, so a slow spell of the machine does not favour one.
   for (const m of i % 2 ? [...modes].reverse() : modes) {
@@ -69,8 +85,11 @@ for (let i = 0; i < Number(reps); i++) {
     if (m === "after") {
       seconds.push(s);
       allReduceSeconds.push(dp ? allReduce : 0);
+      cpu.step.push(stepCpu);
+      cpu.allReduce.push(dp ? allReduceCpu : 0);
     } else {
       overlapSeconds.push(s);
+      cpu.overlapStep.push(stepCpu);
       waitSeconds.push(wait);
       commSeconds.push(comm);
     }
@@ -78,5 +97,8 @@ for (let i = 0; i < Number(reps); i++) {
 }
 reducer?.destroy();
 work.dispose();
-if (!dp || dp.isMain) process.stdout.write(JSON.stringify({ seconds, allReduceSeconds, overlapSeconds, waitSeconds, commSeconds, worldSize: dp?.worldSize ?? 1, params: work.info.params }) + "\n");
+// Per rep, summed over ranks (a collective: every rank calls it).
+const sumOverRanks = (xs: number[]) => (dp ? dp.sum(xs) : xs);
+const cpuSeconds = { step: sumOverRanks(cpu.step), allReduce: sumOverRanks(cpu.allReduce), overlapStep: sumOverRanks(cpu.overlapStep) };
+if (!dp || dp.isMain) process.stdout.write(JSON.stringify({ seconds, allReduceSeconds, overlapSeconds, waitSeconds, commSeconds, cpuSeconds, worldSize: dp?.worldSize ?? 1, params: work.info.params }) + "\n");
 dp?.close();

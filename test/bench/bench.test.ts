@@ -44,6 +44,12 @@ describe("data-parallel benchmark", () => {
     const o = r.rows[1]!.overlap!;
     assert.ok(o.stepSeconds > 0 && o.commSeconds > 0 && o.exposedSeconds >= 0 && Number.isFinite(o.hiddenFraction));
     assert.match(formatDistributedBench(r), /overlapped with backward: .* % of the all-reduce hidden/);
+    // CPU accounting (all threads of both ranks): the all-reduce's share is part of its step's.
+    const c = r.rows[1]!.cpu!;
+    assert.ok(c.stepSeconds > 0 && c.overlapStepSeconds > 0 && c.allReduceSeconds > 0 && c.allReduceSeconds <= c.stepSeconds);
+    assert.equal(r.rows[0]!.cpu, undefined);
+    assert.match(formatDistributedBench(r), /CPU per step, all ranks' threads summed: \d+ ms after backward \(its all-reduce \d+ ms\)/);
+    if (r.rows[1]!.hideableFraction !== undefined) assert.ok(r.rows[1]!.hideableFraction >= 0 && r.rows[1]!.hideableFraction <= 1);
   });
 });
 
