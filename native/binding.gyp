@@ -55,6 +55,7 @@
         "src/video/decoder.cc",
         "src/video/video.cc",
         "src/core/device.cc",
+        "src/core/heap.cc",
         "src/core/op_profile.cc"
       ],
       "cflags_cc": ["-fopenmp", "<!@(node config.mjs libav-cflags)"],

@@ -14,6 +14,9 @@
 #include "video/video.h"
 
 namespace vm {
+bool configureHeap();   // core/heap.cc
+bool heapConfigured();
+
 namespace {
 
 // Every op goes through here: run it, and turn any C++ exception into a JS Error that names the
@@ -272,6 +275,8 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
                             std::to_string(TORCH_VERSION_PATCH));
   o.Set("parallelInfo", at::get_parallel_info());
   o.Set("config", at::show_config());
+  // Whether core/heap.cc set malloc up to keep freed tensor memory (false: glibc's defaults).
+  o.Set("heapReuse", heapConfigured());
   return o;
 }
 
@@ -280,6 +285,7 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   using namespace vm;
+  configureHeap();  // before any tensor exists
   auto ops = Napi::Object::New(env);
   for (const auto& def : opRegistry()) {
     ops.Set(def.name, Napi::Function::New(env, dispatch, def.name, const_cast<OpDef*>(&def)));

@@ -35,7 +35,8 @@ export function formatModelBench(res: ModelBenchResult): string {
     ...(res.machine
       ? [
           `CPU: ${res.machine.cpuModel} [${res.machine.flags.join(" ")}], OpenBLAS core ${res.machine.openblasCoretype ?? "auto"}, libtorch ${res.machine.torchVersion}`,
-          `kernels (${res.kernels.source}${Object.keys(res.kernels.overridden).length ? `; fixed by ${Object.values(res.kernels.overridden).join(", ")}` : ""}): ${describeChoices(res.kernels.choices)}`,
+          `kernels (${res.kernels.source}${Object.keys(res.kernels.overridden).length ? `; fixed by ${Object.values(res.kernels.overridden).join(", ")}` : ""}): ${describeChoices(res.kernels.choices)}` +
+            (res.heapReuse === undefined ? "" : `; heap: ${res.heapReuse ? "freed tensor memory reused" : "glibc defaults"}`),
         ]
       : []),
     "",

@@ -18,7 +18,7 @@
  * (src/bench/memory.ts).
  */
 import { loadavg } from "node:os";
-import { autocast, F, getNumThreads, randn, type DType } from "../torch/index.ts";
+import { autocast, F, getNumThreads, native, randn, type DType } from "../torch/index.ts";
 import { siblingModule } from "../util/modules.ts";
 import { JsonLineChild } from "./child.ts";
 import type { MemorySample } from "./memory.ts";
@@ -106,6 +106,8 @@ export interface ModelBenchResult {
   /** The machine (CPU model and flags, OpenBLAS core type, libtorch) and the kernel choices our side ran with. */
   machine: MachineId;
   kernels: { choices: KernelChoices; source: string; overridden: Record<string, string>; rates: Record<string, Rates> | null };
+  /** Whether our side's malloc keeps freed tensor memory for reuse (native/src/core/heap.cc) or runs glibc's defaults. */
+  heapReuse: boolean;
   loadAverage: { start: number[]; end: number[] };
   conventions: string[];
   workloads: ModelBenchRow[];
@@ -315,6 +317,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
     peakGflops,
     machine,
     kernels,
+    heapReuse: native.buildInfo().heapReuse,
     loadAverage: { start, end: loadavg() },
     conventions: [
       "speed: median seconds per iteration over all timed reps (rounds interleave ours and PyTorch); clips/s = batch / median",

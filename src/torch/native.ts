@@ -42,7 +42,8 @@ export interface NativeAddon {
   autocastExit(prevEnabled: boolean, prevDtypeCode: number, deviceType?: "cpu" | "cuda"): void;
   autocastState(deviceType?: "cpu" | "cuda"): { enabled: boolean; dtype: number };
   setAutocastEnabled(on: boolean, deviceType?: "cpu" | "cuda"): boolean;
-  buildInfo(): { torchVersion: string; parallelInfo: string; config: string };
+  /** heapReuse: malloc set up to keep freed tensor memory for reuse (native/src/core/heap.cc; VIDEOMAE_HEAP=default turns it off). */
+  buildInfo(): { torchVersion: string; parallelInfo: string; config: string; heapReuse: boolean };
 }
 
 /** The compiled addon's path (VIDEOMAE_ADDON overrides it; see util/addon.ts). */

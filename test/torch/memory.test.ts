@@ -1,5 +1,7 @@
 /** Deterministic memory: scopes free temporaries, and a long training loop stays flat. */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { Linear, Sequential, GELU } from "../../src/nn/index.ts";
 import { AdamW } from "../../src/optim/index.ts";
@@ -90,5 +92,45 @@ describe("a 1,000-step training loop holds its memory flat", () => {
     assert.ok(Number.isFinite(last));
     // Every step allocates ~1 MiB of tensors; without freeing, 1000 steps would add ~1 GiB.
     assert.ok(growth < 48 * 2 ** 20, `RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB over 1000 steps`);
+  });
+});
+
+describe("heap (native/src/core/heap.cc)", () => {
+  // Each case in a fresh process: malloc is set up when the addon loads. The script allocates and
+  // frees 20 tensors of 1 MiB six times and counts the page faults of the last three rounds.
+  // glibc's defaults hand the 20 MiB back to the kernel at every free (it exceeds their trim
+  // threshold), so every page faults again; kept for reuse, the pages are already there.
+  const script = `
+    import { ones, native } from ${JSON.stringify(fileURLToPath(new URL("../../src/torch/index.ts", import.meta.url)))};
+    const faults = () => process.resourceUsage().minorPageFault;
+    let after = 0, pages = 0;
+    for (let round = 0; round < 6; round++) {
+      const f0 = faults();
+      const ts = Array.from({ length: 20 }, () => ones([1 << 18]));
+      for (const t of ts.reverse()) t.dispose();
+      if (round >= 3) { after += faults() - f0; pages += 20 * 256; }
+    }
+    console.log(JSON.stringify({ heapReuse: native.buildInfo().heapReuse, faults: after, pages }));`;
+  const run = (env: Record<string, string>) => {
+    const base = { ...process.env };
+    delete base.VIDEOMAE_HEAP;
+    delete base.GLIBC_TUNABLES;
+    for (const k of Object.keys(base)) if (k.startsWith("MALLOC_")) delete base[k];
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env: { ...base, ...env }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as { heapReuse: boolean; faults: number; pages: number };
+  };
+  const glibc = typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime === "string";
+
+  test("freed tensor memory is reused without new page faults (glibc)", { skip: !glibc && "not glibc" }, () => {
+    const r = run({});
+    assert.equal(r.heapReuse, true);
+    assert.ok(r.faults < 0.4 * r.pages, `${r.faults} page faults for ${r.pages} reused pages`);
+  });
+
+  test("VIDEOMAE_HEAP=default and the user's own malloc settings leave glibc's defaults", () => {
+    assert.equal(run({ VIDEOMAE_HEAP: "default" }).heapReuse, false);
+    assert.equal(run({ GLIBC_TUNABLES: "glibc.malloc.arena_max=4" }).heapReuse, false);
+    assert.equal(run({ MALLOC_ARENA_MAX: "4" }).heapReuse, false);
   });
 });

@@ -50,6 +50,7 @@ Example (AMD Zen 5, 2 vCPUs, OPENBLAS_CORETYPE=Haswell):
       blas: blasInfo(),
       ffmpeg: ffmpeg.status === 0 ? ffmpeg.stdout.split("\n")[0] : null,
       parallelInfo: info.parallelInfo.trim().split("\n"),
+      heapReuse: info.heapReuse,
       cuda: cudaInfo(),
       machine: machineId(),
       kernels: { choices: tuned.choices, source: tuned.source, overridden: tuned.overridden, rates: tuned.record?.rates ?? null, tunedAt: tuned.record?.tunedAt ?? null, cacheFile: tuned.cacheFile },
@@ -59,6 +60,11 @@ Example (AMD Zen 5, 2 vCPUs, OPENBLAS_CORETYPE=Haswell):
       return 0;
     }
     console.log(`libtorch ${report.torchVersion}, ${report.threads} threads`);
+    console.log(
+      report.heapReuse
+        ? "heap: freed tensor memory is kept for reuse (VIDEOMAE_HEAP=default: glibc's defaults)"
+        : "heap: glibc's defaults (VIDEOMAE_HEAP=default, or malloc settings in GLIBC_TUNABLES / MALLOC_*)",
+    );
     console.log(`BLAS: ${report.blas.threading}, kernels ${report.blas.coretype ?? "auto-detected"} (${report.blas.libraries.join(", ") || "not loaded yet"})`);
     if (report.blas.threading === "pthreads") {
       console.log("  warning: the pthreads OpenBLAS fights torch's OpenMP pool; apt-get install libopenblas0-openmp");
