@@ -203,6 +203,22 @@ void init(const Args& a) {
   group = g.release();
 }
 
+// Writes flat / world into each tensor, in one pass (the division writes straight into it). flat is
+// the all-reduced sum of the tensors, concatenated; slots[j] = {tensor, its element count}, the
+// tensor undefined where this rank has none (its slice, zeros on this rank, is skipped). Both
+// gradient paths use it, so overlapped and after-backward averaging give the same bits.
+void writeMeans(const at::Tensor& flat, const std::vector<std::pair<at::Tensor, int64_t>>& slots, int world) {
+  const at::Tensor w = at::scalar_tensor(static_cast<double>(world), flat.options());
+  int64_t off = 0;
+  for (const auto& [t, n] : slots) {
+    if (t.defined()) {
+      at::Tensor out = t;  // div_out takes a non-const reference; it shares t's storage
+      at::div_out(out, flat.narrow(0, off, n).view(t.sizes()), w);
+    }
+    off += n;
+  }
+}
+
 double steadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -299,18 +315,15 @@ class Reducer {
       while (next_ < buckets_.size()) launch(next_++);
       armed_ = false;
     }
-    for (auto& b : buckets_) b.work->wait(timeout_);
     double first = 0, last = 0;
     for (size_t i = 0; i < buckets_.size(); i++) {
+      // Bucket by bucket in launch order: the means of a finished bucket are written back while
+      // the later ones are still in flight.
       auto& b = buckets_[i];
-      b.flat.div_(static_cast<double>(world_));
-      int64_t off = 0;
-      for (size_t k : b.params) {
-        auto& p = params_[k];
-        const int64_t n = p.numel();
-        if (p.grad().defined()) p.mutable_grad().copy_(b.flat.narrow(0, off, n).view(p.sizes()));
-        off += n;
-      }
+      b.work->wait(timeout_);
+      std::vector<std::pair<at::Tensor, int64_t>> slots;
+      for (size_t k : b.params) slots.emplace_back(params_[k].grad(), params_[k].numel());  // grad undefined: none here
+      writeMeans(b.flat, slots, world_);
       b.flat = at::Tensor();
       b.work.reset();
       first = i == 0 ? b.launchedAt : std::min(first, b.launchedAt);
@@ -474,13 +487,9 @@ OpRegistrar distributedOps({
        }
        for (size_t k = 0; k < buckets.size(); k++) {
          wait(works[k]);
-         flats[k].div_(static_cast<double>(g.world));
-         int64_t off = 0;
-         for (size_t i : buckets[k]) {
-           const int64_t n = ts[i].numel();
-           ts[i].copy_(flats[k].narrow(0, off, n).view(ts[i].sizes()));
-           off += n;
-         }
+         std::vector<std::pair<at::Tensor, int64_t>> slots;
+         for (size_t i : buckets[k]) slots.emplace_back(ts[i], ts[i].numel());
+         writeMeans(flats[k], slots, g.world);
        }
        return a.ret(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
      }},
