@@ -106,8 +106,8 @@ export interface ModelBenchResult {
   /** The machine (CPU model and flags, OpenBLAS core type, libtorch) and the kernel choices our side ran with. */
   machine: MachineId;
   kernels: { choices: KernelChoices; source: string; overridden: Record<string, string>; rates: Record<string, Rates> | null };
-  /** Whether our side's malloc keeps freed tensor memory for reuse (native/src/core/heap.cc) or runs glibc's defaults. */
-  heapReuse: boolean;
+  /** Whether our side's malloc keeps freed tensor memory for reuse (native/src/core/heap.cc) or runs glibc's defaults; absent in results saved before it existed. */
+  heapReuse?: boolean;
   loadAverage: { start: number[]; end: number[] };
   conventions: string[];
   workloads: ModelBenchRow[];

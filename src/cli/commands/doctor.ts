@@ -63,7 +63,7 @@ Example (AMD Zen 5, 2 vCPUs, OPENBLAS_CORETYPE=Haswell):
     console.log(
       report.heapReuse
         ? "heap: freed tensor memory is kept for reuse (VIDEOMAE_HEAP=default: glibc's defaults)"
-        : "heap: glibc's defaults (VIDEOMAE_HEAP=default, or malloc settings in GLIBC_TUNABLES / MALLOC_*)",
+        : "heap: glibc's defaults (VIDEOMAE_HEAP=default, malloc settings in GLIBC_TUNABLES / MALLOC_*, or a libtorch 2.x build)",
     );
     console.log(`BLAS: ${report.blas.threading}, kernels ${report.blas.coretype ?? "auto-detected"} (${report.blas.libraries.join(", ") || "not loaded yet"})`);
     if (report.blas.threading === "pthreads") {
