@@ -44,8 +44,6 @@ extern char** environ;
 namespace vm {
 
 namespace {
-bool configured = false;
-
 #ifdef VM_HEAP_SETUP
 constexpr int kMmapThreshold = 32 << 20;  // glibc's largest allowed value (HEAP_MAX_SIZE / 2)
 constexpr int kTrimThreshold = 1 << 30;
@@ -87,7 +85,7 @@ bool userTunesMalloc() {
 // addon again finds it done). Returns whether it is set up (false: glibc's defaults or the user's).
 bool configureHeap() {
 #ifdef VM_HEAP_SETUP
-  static const bool done = [] {
+  static const bool configured = [] {
     const char* mode = std::getenv("VIDEOMAE_HEAP");
     if ((mode && std::strcmp(mode, "default") == 0) || userTunesMalloc()) return false;
     if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, kTrimThreshold) != 1) return false;
@@ -95,11 +93,13 @@ bool configureHeap() {
     c10::SetCPUAllocator(&allocator, /*priority=*/1);  // above c10's default (0)
     return true;
   }();
-  configured = done;
-#endif
   return configured;
+#else
+  return false;
+#endif
 }
 
-bool heapConfigured() { return configured; }
+// The set-up ran at the addon's initialisation; asking again only reads its result.
+bool heapConfigured() { return configureHeap(); }
 
 }  // namespace vm
